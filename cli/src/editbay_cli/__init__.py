@@ -1,0 +1,1 @@
+"""The editbay command line."""

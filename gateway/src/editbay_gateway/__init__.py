@@ -1,0 +1,1 @@
+"""editbay HTTP gateway."""

@@ -1,0 +1,1 @@
+"""editbay shared runtime library."""

@@ -1,0 +1,1 @@
+"""Media core: hardened probing, analysis and the FFmpeg render engine."""

@@ -1,0 +1,1 @@
+"""editbay renderer service."""
