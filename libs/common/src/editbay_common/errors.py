@@ -151,6 +151,11 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
 async def _abort(context: grpc.aio.ServicerContext, error: BaseException, method: str) -> None:
     if isinstance(error, ServiceError):
         await context.abort_with_status(error.to_status())
+    if isinstance(error, NotImplementedError):  # the generated base servicer's default
+        unimplemented = ServiceError(
+            grpc.StatusCode.UNIMPLEMENTED, "UNIMPLEMENTED", f"{method} is not implemented"
+        )
+        await context.abort_with_status(unimplemented.to_status())
     log.exception("unhandled error in %s", method, exc_info=error)
     internal = ServiceError(
         grpc.StatusCode.INTERNAL,
