@@ -1,0 +1,381 @@
+"""Probing and validating untrusted media files.
+
+``probe`` reads the container and stream headers with ffprobe and checks them against
+``MediaLimits``; ``verify_decode`` decodes the whole file strictly; ``inspect`` does both and is
+what ingest calls. Every FFmpeg process gets ``-protocol_whitelist file,pipe`` and a demuxer
+allow-list (``-format_whitelist`` while probing, an explicit ``-f`` when decoding), so a file
+cannot make FFmpeg switch to a playlist demuxer and read other files, and a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from editbay_common.media.limits import DEFAULT_LIMITS, MediaLimits, MediaRejected
+from editbay_common.media.process import (
+    FFPROBE,
+    PROTOCOL_WHITELIST,
+    FFmpegError,
+    FFmpegTimeout,
+    ffmpeg_base_args,
+    run,
+)
+
+# How much of the start of a video the keyframe-interval estimate reads (packets only, no decode).
+KEYFRAME_SCAN_S = 10.0
+
+_INVALID_SIZE = re.compile(r"Picture size (\d+)x(\d+) is invalid")
+_NOT_ON_WHITELIST = re.compile(r"\[([\w,]+) @ [^\]]*\] Format not on whitelist")
+
+
+@dataclass(frozen=True)
+class VideoStream:
+    codec: str
+    width: int
+    height: int
+    rotation: int  # clockwise degrees a player turns the picture: 0, 90, 180 or 270
+    fps: float
+    variable_frame_rate: bool
+    keyframe_interval_s: float | None  # mean distance between keyframes in the first 10 s
+    pix_fmt: str
+    frame_count: int | None  # as declared by the container, when it declares one
+    profile: str | None
+    bit_rate: int | None
+    index: int = 0  # stream index in the file
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """Width and height as shown, after rotation."""
+        if self.rotation in (90, 270):
+            return self.height, self.width
+        return self.width, self.height
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    codec: str
+    channels: int
+    sample_rate: int
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    container: str  # ffprobe format_name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    duration_s: float
+    size_bytes: int
+    stream_count: int
+    video: VideoStream | None
+    audio: AudioStream | None
+
+    @property
+    def demuxer(self) -> str:
+        """The demuxer to name with ``-f`` when reading this file again."""
+        return self.container.split(",")[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MediaInfo:
+        video = data.get("video")
+        audio = data.get("audio")
+        return cls(
+            container=data["container"],
+            duration_s=data["duration_s"],
+            size_bytes=data["size_bytes"],
+            stream_count=data["stream_count"],
+            video=VideoStream(**video) if video else None,
+            audio=AudioStream(**audio) if audio else None,
+        )
+
+
+def input_url(path: Path) -> str:
+    """An explicit ``file:`` URL, so a name like ``http:x`` or ``-y`` is never read as more."""
+    return f"file:{Path(path).resolve()}"
+
+
+async def probe(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> MediaInfo:
+    """Read and validate a file's metadata. Raises ``MediaRejected`` with a reason code."""
+    path = Path(path)
+    size = _check_size(path, limits)
+    data = await _ffprobe_json(path, limits)
+    fmt = data.get("format") or {}
+    container = str(fmt.get("format_name", ""))
+    if container not in limits.allowed_formats:
+        raise MediaRejected("FORMAT_NOT_ALLOWED", f"container {container!r} is not accepted")
+    streams: list[dict[str, Any]] = data.get("streams") or []
+    if len(streams) > limits.max_streams:
+        raise MediaRejected(
+            "TOO_MANY_STREAMS", f"{len(streams)} streams; at most {limits.max_streams} allowed"
+        )
+    vdata = _first_stream(streams, "video")
+    adata = _first_stream(streams, "audio")
+    if vdata is None and adata is None:
+        raise MediaRejected("NO_AUDIO_OR_VIDEO", "the file has neither a video nor an audio stream")
+    duration = _duration(fmt, streams)
+    if duration <= 0:
+        raise MediaRejected("CORRUPT", "the file declares no duration")
+    if duration > limits.max_duration_s:
+        raise MediaRejected(
+            "DURATION_TOO_LONG",
+            f"{duration:.0f} s long; at most {limits.max_duration_s:.0f} s allowed",
+        )
+    video = None
+    if vdata is not None:
+        _check_resolution(vdata, limits)
+        keyframe_interval = await _keyframe_interval(path, container, int(vdata["index"]), limits)
+        video = _video_stream(vdata, keyframe_interval)
+    audio = _audio_stream(adata) if adata is not None else None
+    return MediaInfo(container, duration, size, len(streams), video, audio)
+
+
+async def verify_decode(path: Path, info: MediaInfo, limits: MediaLimits = DEFAULT_LIMITS) -> None:
+    """Decode the chosen streams strictly, end to end; raise ``MediaRejected("CORRUPT")``.
+
+    ffprobe accepts a truncated faststart MP4 (the index at the front is intact) and a plain
+    decode exits 0 on it, so we stop at the first error (``-xerror -err_detect explode``) and
+    also compare the decoded frame count and duration with what the container declared.
+    """
+    maps: list[str] = []
+    for stream in (info.video, info.audio):
+        if stream is not None:
+            maps += ["-map", f"0:{stream.index}"]
+    args = [
+        *ffmpeg_base_args(),
+        "-protocol_whitelist", PROTOCOL_WHITELIST,
+        "-err_detect", "explode",
+        "-f", info.demuxer,
+        "-i", input_url(path),
+        *maps,
+        "-xerror",
+        "-fps_mode", "passthrough",
+        "-progress", "pipe:1",
+        "-f", "null", "-",
+    ]  # fmt: skip
+    last: dict[str, str] = {}
+
+    def remember(block: dict[str, str]) -> None:
+        last.update(block)
+
+    try:
+        await run(args, timeout=limits.timeout_s, on_progress=remember)
+    except FFmpegTimeout as exc:
+        raise MediaRejected(
+            "TIMEOUT", f"decoding took longer than {limits.timeout_s:.0f} s"
+        ) from exc
+    except FFmpegError as exc:
+        detail = _last_line(exc.stderr_tail)
+        raise MediaRejected("CORRUPT", f"the file does not decode cleanly: {detail}") from exc
+    _compare_decoded(info, last)
+
+
+async def inspect(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> MediaInfo:
+    """Probe, validate and fully decode a file: what ingest runs on every upload."""
+    info = await probe(path, limits)
+    await verify_decode(path, info, limits)
+    return info
+
+
+def _check_size(path: Path, limits: MediaLimits) -> int:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise MediaRejected("NOT_MEDIA", "the file does not exist") from exc
+    if size == 0:
+        raise MediaRejected("EMPTY_FILE", "the file is empty")
+    if size > limits.max_file_bytes:
+        raise MediaRejected(
+            "FILE_TOO_LARGE", f"{size} bytes; at most {limits.max_file_bytes} allowed"
+        )
+    return size
+
+
+async def _ffprobe_json(path: Path, limits: MediaLimits) -> dict[str, Any]:
+    args = [
+        FFPROBE, "-hide_banner", "-loglevel", "error",
+        "-protocol_whitelist", PROTOCOL_WHITELIST,
+        "-format_whitelist", limits.demuxer_whitelist(),
+        "-show_format", "-show_streams", "-of", "json",
+        input_url(path),
+    ]  # fmt: skip
+    try:
+        result = await run(args, timeout=limits.timeout_s, check=False)
+    except FFmpegTimeout as exc:
+        raise MediaRejected(
+            "TIMEOUT", f"probing took longer than {limits.timeout_s:.0f} s"
+        ) from exc
+    stderr = result.stderr.decode("utf-8", "replace")
+    if match := _NOT_ON_WHITELIST.search(stderr):
+        raise MediaRejected("FORMAT_NOT_ALLOWED", f"{match.group(1)!r} files are not accepted")
+    # FFmpeg itself refuses absurd dimensions and then reports a width of 0: read its complaint.
+    if match := _INVALID_SIZE.search(stderr):
+        raise MediaRejected(
+            "RESOLUTION_TOO_LARGE",
+            f"declared picture size {match.group(1)}x{match.group(2)} is too large",
+        )
+    if result.returncode != 0:
+        raise MediaRejected("NOT_MEDIA", "FFmpeg does not recognise this file as audio or video")
+    try:
+        return json.loads(result.stdout or b"{}")
+    except json.JSONDecodeError as exc:
+        raise MediaRejected("NOT_MEDIA", "ffprobe gave unreadable output") from exc
+
+
+def _first_stream(streams: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
+    for stream in streams:
+        if stream.get("codec_type") != kind:
+            continue
+        if (stream.get("disposition") or {}).get("attached_pic"):
+            continue  # cover art in an audio file is not a video
+        return stream
+    return None
+
+
+def _duration(fmt: dict[str, Any], streams: list[dict[str, Any]]) -> float:
+    candidates = [fmt.get("duration")] + [s.get("duration") for s in streams]
+    for value in candidates:
+        number = _float(value)
+        if number is not None and number > 0:
+            return number
+    return 0.0
+
+
+def _check_resolution(vdata: dict[str, Any], limits: MediaLimits) -> None:
+    width = int(vdata.get("width") or 0)
+    height = int(vdata.get("height") or 0)
+    coded = max(int(vdata.get("coded_width") or 0), int(vdata.get("coded_height") or 0))
+    if width <= 0 or height <= 0:
+        raise MediaRejected("CORRUPT", "the video stream declares no picture size")
+    # Allow either orientation: a portrait phone video is 2160x3840.
+    long_side, short_side = max(width, height, coded), min(width, height)
+    if long_side > max(limits.max_width, limits.max_height) or short_side > min(
+        limits.max_width, limits.max_height
+    ):
+        raise MediaRejected(
+            "RESOLUTION_TOO_LARGE",
+            f"{width}x{height}; at most {limits.max_width}x{limits.max_height} allowed",
+        )
+
+
+def _video_stream(vdata: dict[str, Any], keyframe_interval_s: float | None) -> VideoStream:
+    r_rate = _rate(vdata.get("r_frame_rate"))
+    avg_rate = _rate(vdata.get("avg_frame_rate"))
+    fps = avg_rate or r_rate or 0.0
+    vfr = bool(r_rate and avg_rate and abs(r_rate - avg_rate) / r_rate > 0.01)
+    frames = vdata.get("nb_frames")
+    return VideoStream(
+        codec=str(vdata.get("codec_name", "unknown")),
+        width=int(vdata["width"]),
+        height=int(vdata["height"]),
+        rotation=_rotation(vdata),
+        fps=round(fps, 3),
+        variable_frame_rate=vfr,
+        keyframe_interval_s=keyframe_interval_s,
+        pix_fmt=str(vdata.get("pix_fmt", "")),
+        frame_count=int(frames) if frames and str(frames).isdigit() and int(frames) > 0 else None,
+        profile=vdata.get("profile"),
+        bit_rate=_int(vdata.get("bit_rate")),
+        index=int(vdata.get("index", 0)),
+    )
+
+
+def _audio_stream(adata: dict[str, Any]) -> AudioStream:
+    return AudioStream(
+        codec=str(adata.get("codec_name", "unknown")),
+        channels=int(adata.get("channels") or 0),
+        sample_rate=int(adata.get("sample_rate") or 0),
+        index=int(adata.get("index", 0)),
+    )
+
+
+def _rotation(vdata: dict[str, Any]) -> int:
+    """Clockwise display rotation from the display matrix side data or the legacy tag."""
+    for side in vdata.get("side_data_list") or []:
+        if "rotation" in side:
+            # The display matrix angle is counter-clockwise; players turn the picture clockwise.
+            return round(-float(side["rotation"])) % 360
+    tag = (vdata.get("tags") or {}).get("rotate")
+    if tag is not None and _float(tag) is not None:
+        return round(float(tag)) % 360
+    return 0
+
+
+async def _keyframe_interval(
+    path: Path, container: str, index: int, limits: MediaLimits
+) -> float | None:
+    """Mean keyframe spacing over the first seconds, from packet flags (no decoding)."""
+    args = [
+        FFPROBE, "-hide_banner", "-loglevel", "error",
+        "-protocol_whitelist", PROTOCOL_WHITELIST,
+        "-f", container.split(",")[0],
+        "-read_intervals", f"%+{KEYFRAME_SCAN_S:g}",
+        "-select_streams", str(index),
+        "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0",
+        input_url(path),
+    ]  # fmt: skip
+    try:
+        result = await run(args, timeout=limits.timeout_s, check=False)
+    except FFmpegTimeout as exc:
+        raise MediaRejected(
+            "TIMEOUT", f"probing took longer than {limits.timeout_s:.0f} s"
+        ) from exc
+    times: list[float] = []
+    for line in result.stdout.decode("utf-8", "replace").splitlines():
+        pts, _, flags = line.partition(",")
+        value = _float(pts)
+        if value is not None and flags.startswith("K"):
+            times.append(value)
+    times.sort()
+    if len(times) < 2:
+        return None
+    return round((times[-1] - times[0]) / (len(times) - 1), 3)
+
+
+def _compare_decoded(info: MediaInfo, progress: dict[str, str]) -> None:
+    decoded_frames = _int(progress.get("frame"))
+    declared = info.video.frame_count if info.video else None
+    if declared and decoded_frames is not None and decoded_frames < declared * 0.98 - 1:
+        raise MediaRejected(
+            "CORRUPT", f"only {decoded_frames} of {declared} declared video frames decode"
+        )
+    out_us = _int(progress.get("out_time_us"))
+    if out_us is not None and out_us > 0:
+        decoded_s = out_us / 1e6
+        if decoded_s < info.duration_s * 0.95 - 0.5:
+            raise MediaRejected(
+                "CORRUPT",
+                f"only {decoded_s:.1f} s of the declared {info.duration_s:.1f} s decode",
+            )
+
+
+def _rate(value: Any) -> float | None:
+    try:
+        rate = Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return float(rate) if rate > 0 else None
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "unknown error"
