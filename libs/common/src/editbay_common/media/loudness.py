@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from editbay_common.media.probe import input_url
+from editbay_common.media.limits import DEFAULT_LIMITS
+from editbay_common.media.probe import input_args, input_url
 from editbay_common.media.process import (
     FFMPEG,
     FFPROBE,
@@ -63,8 +64,7 @@ async def _ebur128(path: Path, timeout_s: float) -> dict[str, float]:
     # The summary is logged at info level when the filter closes.
     args = [
         FFMPEG, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
-        "-protocol_whitelist", PROTOCOL_WHITELIST,
-        "-i", input_url(path),
+        *input_args(path),
         "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-",
     ]  # fmt: skip
     result = await run(args, timeout=timeout_s)
@@ -90,9 +90,8 @@ async def clipped_ratio(path: Path, *, timeout_s: float = 300.0) -> float:
     while True:
         args = [
             *ffmpeg_base_args(),
-            "-protocol_whitelist", PROTOCOL_WHITELIST,
             "-ss", str(start), "-t", str(_CLIP_SEGMENT_S),
-            "-i", input_url(path),
+            *input_args(path),
             "-map", "0:a:0", "-f", "s16le", "pipe:1",
         ]  # fmt: skip
         result = await run(args, timeout=timeout_s)
@@ -110,6 +109,7 @@ async def _audio_layout(path: Path, timeout_s: float) -> tuple[int, int]:
     args = [
         FFPROBE, "-hide_banner", "-loglevel", "error",
         "-protocol_whitelist", PROTOCOL_WHITELIST,
+        "-format_whitelist", DEFAULT_LIMITS.demuxer_whitelist(),
         "-select_streams", "a:0", "-show_entries", "stream=channels,sample_rate",
         "-of", "json", input_url(path),
     ]  # fmt: skip

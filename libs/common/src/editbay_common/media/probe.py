@@ -100,6 +100,17 @@ def input_url(path: Path) -> str:
     return f"file:{Path(path).resolve()}"
 
 
+def input_args(
+    path: Path, limits: MediaLimits = DEFAULT_LIMITS, *, demuxer: str | None = None
+) -> list[str]:
+    """Hardened FFmpeg input options for ``path``: local files only, allowed demuxers only.
+
+    With ``demuxer`` (from ``MediaInfo.demuxer``) content sniffing is skipped altogether.
+    """
+    fmt = ["-f", demuxer] if demuxer else ["-format_whitelist", limits.demuxer_whitelist()]
+    return ["-protocol_whitelist", PROTOCOL_WHITELIST, *fmt, "-i", input_url(path)]
+
+
 async def probe(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> MediaInfo:
     """Read and validate a file's metadata. Raises ``MediaRejected`` with a reason code."""
     path = Path(path)

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from editbay_common.media.probe import input_url
-from editbay_common.media.process import PROTOCOL_WHITELIST, ffmpeg_base_args, run
+from editbay_common.media.probe import input_args
+from editbay_common.media.process import ffmpeg_base_args, run
 
 ANALYSIS_RATE = 16000
 FRAME_S = 0.01  # one level per 10 ms
@@ -89,8 +89,7 @@ async def decode_pcm(
     """
     args = [
         *ffmpeg_base_args(),
-        "-protocol_whitelist", PROTOCOL_WHITELIST,
-        "-i", input_url(Path(path)),
+        *input_args(Path(path)),
         "-map", "0:a:0?", "-vn",
         "-ac", "1", "-ar", str(rate), "-f", "s16le", "pipe:1",
     ]  # fmt: skip
