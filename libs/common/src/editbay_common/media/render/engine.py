@@ -1,0 +1,148 @@
+"""The render entry point: a timeline and a preset in, a verified MP4 out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from editbay_common.media import process
+from editbay_common.media.render.captions import read_captions, shift_cues, write_sidecars
+from editbay_common.media.render.graph import OutputSpec, build_args
+from editbay_common.media.render.presets import Preset
+from editbay_common.media.render.sources import SourceInfo, source_info
+from editbay_common.media.render.text import TextFiles, default_font
+from editbay_common.media.render.timeline import Timeline
+from editbay_common.media.render.verify import verify_output
+
+ProgressFn = Callable[[float], Awaitable[None] | None]
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    path: Path
+    duration_s: float
+    frame_count: int | None
+    size_bytes: int
+    smart_path: bool
+
+
+class RenderInputError(ValueError):
+    """The timeline refers to something unusable (missing source, no video stream)."""
+
+
+async def load_sources(timeline: Timeline) -> dict[Path, SourceInfo]:
+    paths = {s.source for s in timeline.segments}
+    infos = dict(zip(paths, await asyncio.gather(*(source_info(p) for p in paths)), strict=True))
+    for seg in timeline.segments:
+        info = infos[seg.source]
+        if not info.has_video:
+            raise RenderInputError(f"{seg.source.name} has no video stream")
+        if info.duration_s and seg.in_s >= info.duration_s:
+            raise RenderInputError(f"{seg.source.name}: in-point {seg.in_s}s is past its end")
+    return infos
+
+
+class Progress:
+    """Turns FFmpeg ``-progress`` blocks into a monotonic fraction 0..1 for a callback."""
+
+    def __init__(self, callback: ProgressFn | None, total_s: float, lo: float = 0.0,
+                 hi: float = 1.0) -> None:  # fmt: skip
+        self.callback, self.total_us = callback, max(total_s, 1e-3) * 1e6
+        self.lo, self.hi, self.last = lo, hi, -1.0
+
+    async def report(self, fraction: float) -> None:
+        value = self.lo + (self.hi - self.lo) * min(max(fraction, 0.0), 1.0)
+        if self.callback is None or value <= self.last:
+            return
+        self.last = value
+        maybe = self.callback(value)
+        if maybe is not None:
+            await maybe
+
+    async def on_block(self, block: dict[str, str]) -> None:
+        raw = block.get("out_time_us") or block.get("out_time_ms") or ""
+        if raw.lstrip("-").isdigit():
+            # Hold back the last percent until the file is finished and verified.
+            await self.report(min(int(raw) / self.total_us, 0.99))
+
+
+def partial_path(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}.partial{dest.suffix}")
+
+
+async def render(
+    timeline: Timeline,
+    preset: Preset,
+    dest: Path,
+    *,
+    on_progress: ProgressFn | None = None,
+    timeout_s: float | None = None,
+    verify: bool = True,
+    allow_smart: bool = True,
+    threads: int | None = None,
+) -> RenderResult:
+    """Render ``timeline`` to ``dest`` (MP4, H.264 high/yuv420p + AAC, faststart).
+
+    Cut-only timelines of compatible H.264 sources take the smart path (stream copy between
+    keyframes). Cancelling the awaiting task kills FFmpeg's process group and removes the
+    partial output. Caption sidecars (``.srt``/``.vtt``) are written beside ``dest``.
+    """
+    from editbay_common.media.render import smart  # smart imports engine helpers
+
+    dest = Path(dest)
+    infos = await load_sources(timeline)
+    expected = float(timeline.exact_duration(preset.fps))
+    tmp = partial_path(dest)
+    scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="render-"))
+    used_smart = False
+    try:
+        progress = Progress(on_progress, expected)
+        if allow_smart and smart.eligible(timeline, preset, infos):
+            await smart.render_smart(timeline, preset, infos, tmp, scratch, progress,
+                                     timeout_s=timeout_s, threads=threads)  # fmt: skip
+            used_smart = True
+        else:
+            args = await full_args(
+                timeline, preset, infos, tmp, scratch, OutputSpec("mp4", threads)
+            )
+            await process.run(args, timeout=timeout_s, on_progress=progress.on_block)
+        if verify:
+            await verify_output(tmp, expected_duration_s=expected, preset=preset)
+        tmp.replace(dest)
+        if timeline.captions is not None:
+            cues = shift_cues(read_captions(timeline.captions), timeline.captions_offset_s,
+                              expected)  # fmt: skip
+            write_sidecars(cues, dest)
+        await progress.report(1.0)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        await asyncio.to_thread(shutil.rmtree, scratch, True)
+    return RenderResult(dest, expected, timeline.frame_count(preset.fps), dest.stat().st_size,
+                        used_smart)  # fmt: skip
+
+
+async def full_args(
+    timeline: Timeline,
+    preset: Preset,
+    infos: dict[Path, SourceInfo],
+    out: Path,
+    scratch: Path,
+    spec: OutputSpec,
+) -> list[str]:
+    """FFmpeg args of the full re-encode path (fonts and text files prepared in ``scratch``)."""
+    needs_text = any(o.kind in ("title", "lower_third") for o in timeline.overlays)
+    cues = []
+    if timeline.captions is not None and timeline.burn_captions:
+        cues = shift_cues(read_captions(timeline.captions), timeline.captions_offset_s,
+                          timeline.duration_s)  # fmt: skip
+    font = await default_font() if (needs_text or cues) and spec.kind != "audio" else None
+    return build_args(timeline, preset, infos, out, spec=spec, font=font,
+                      texts=TextFiles(scratch), cues=cues)  # fmt: skip

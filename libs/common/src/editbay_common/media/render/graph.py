@@ -1,0 +1,351 @@
+"""Builds the one FFmpeg filter graph of a timeline with ffmpeg-python and compiles its args.
+
+Every segment becomes an input seeked with ``-ss``/``-t`` (input seeking: FFmpeg jumps to the
+keyframe before the in-point instead of decoding from the start), normalised to the preset
+(speed, transform, fps, scale/pad, sample rate), trimmed to an exact number of frames and audio
+samples, then joined (concat, or xfade/acrossfade for crossfades). Layers and captions are drawn
+on the joined picture; the audio is mixed with the music bed and loudness-normalised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from editbay_common.media import process
+from editbay_common.media.render.captions import Cue
+from editbay_common.media.render.presets import Preset
+from editbay_common.media.render.sources import SourceInfo
+from editbay_common.media.render.text import TextFiles
+from editbay_common.media.render.timeline import (
+    Overlay,
+    Segment,
+    Timeline,
+    samples_for_frames,
+)
+
+WL = {"protocol_whitelist": process.PROTOCOL_WHITELIST}
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """What to write: ``mp4`` (H.264 + AAC, faststart), ``mov-pcm`` (H.264 + PCM, for chunks
+    that are joined later), or ``audio`` (AAC only, for the smart path)."""
+
+    kind: str = "mp4"
+    threads: int | None = None
+
+
+@dataclass
+class _Piece:
+    v: Any
+    a: Any
+    frames: int
+
+
+def _even(x: float) -> int:
+    return max(2, round(x / 2) * 2)
+
+
+def _atempo_chain(a: Any, speed: float) -> Any:
+    # atempo takes 0.5..2.0 per instance in older builds; chain instances for other speeds.
+    while speed > 2.0:
+        a, speed = a.filter("atempo", 2.0), speed / 2.0
+    while speed < 0.5:
+        a, speed = a.filter("atempo", 0.5), speed / 0.5
+    return a.filter("atempo", f"{speed:.6f}") if abs(speed - 1.0) > 1e-9 else a
+
+
+def _fit(v: Any, width: int, height: int, color: str = "black") -> Any:
+    """Scale keeping the aspect ratio, then pad to exactly ``width`` x ``height``."""
+    v = v.filter("scale", width, height, force_original_aspect_ratio="decrease",
+                 force_divisible_by=2)  # fmt: skip
+    v = v.filter("pad", width, height, "(ow-iw)/2", "(oh-ih)/2", color=color)
+    return v.filter("setsar", 1)
+
+
+def _segment(
+    seg: Segment, index: int, preset: Preset, info: SourceInfo, with_video: bool
+) -> _Piece:
+    fps, rate = preset.fps, preset.audio_rate
+    frames = seg.frames(fps)
+    samples = samples_for_frames(frames, fps, rate)
+    # Read a little more than needed; the exact trims below decide the length. ffmpeg-python
+    # merges nodes with equal arguments, so a repeated segment would share one input: the
+    # index (a microsecond more read-ahead per position) keeps every input distinct.
+    read_s = seg.out_s - seg.in_s + 0.2 + index * 1e-6
+    inp = ffmpeg.input(str(seg.source), ss=f"{seg.in_s:.6f}", t=f"{read_s:.6f}", **WL)
+    v = None
+    if with_video:
+        v = inp.video.filter("setpts", f"(PTS-STARTPTS)/{seg.speed:.6f}")
+        tr = seg.transform
+        if tr is not None and tr.crop is not None:
+            x, y, w, h = tr.crop
+            v = v.filter("crop", f"iw*{w:.6f}", f"ih*{h:.6f}", f"iw*{x:.6f}", f"ih*{y:.6f}")
+        if tr is not None and tr.hflip:
+            v = v.filter("hflip")
+        if tr is not None and tr.vflip:
+            v = v.filter("vflip")
+        v = v.filter("fps", fps=fps)
+        v = _fit(v, preset.width, preset.height).filter("format", "yuv420p")
+        # Pad with the last frame if the source ends early, then cut to the exact frame count.
+        v = v.filter("tpad", stop=-1, stop_mode="clone").filter("trim", end_frame=frames)
+        v = v.filter("setpts", "PTS-STARTPTS")
+    if info.has_audio:
+        a = inp.audio.filter("asetpts", "PTS-STARTPTS")
+        a = _atempo_chain(a, seg.speed)
+    else:
+        silence = ffmpeg.input(f"anullsrc=r={rate}:cl=stereo", f="lavfi", t=f"{read_s:.6f}", **WL)
+        a = silence.audio
+    a = a.filter("aresample", rate).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+    a = a.filter("apad").filter("atrim", end_sample=samples).filter("asetpts", "PTS-STARTPTS")
+    tr_in = seg.transition_in
+    if tr_in is not None and tr_in.kind == "fade":
+        n = min(tr_in.frames(fps), frames)
+        if v is not None:
+            v = v.filter("fade", type="in", start_frame=0, nb_frames=n)
+        a = a.filter("afade", type="in", start_sample=0,
+                     nb_samples=samples_for_frames(n, fps, rate))  # fmt: skip
+    return _Piece(v, a, frames)
+
+
+def _concat(pieces: Sequence[_Piece], with_video: bool) -> _Piece:
+    if len(pieces) == 1:
+        return pieces[0]
+    frames = sum(p.frames for p in pieces)
+    if with_video:
+        node = ffmpeg.concat(*[s for p in pieces for s in (p.v, p.a)], v=1, a=1).node
+        return _Piece(node[0], node[1], frames)
+    a = ffmpeg.concat(*[p.a for p in pieces], v=0, a=1)
+    return _Piece(None, a, frames)
+
+
+def _join(timeline: Timeline, pieces: list[_Piece], preset: Preset, with_video: bool) -> _Piece:
+    """Concat runs of hard cuts; cross-fade between runs."""
+    fps, rate = preset.fps, preset.audio_rate
+    groups: list[list[_Piece]] = [[]]
+    fades: list[int] = []
+    for seg, piece in zip(timeline.segments, pieces, strict=True):
+        tr = seg.transition_in
+        if tr is not None and tr.kind == "crossfade" and groups[-1]:
+            groups.append([])
+            fades.append(tr.frames(fps))
+        groups[-1].append(piece)
+    cur = _concat(groups[0], with_video)
+    for group, d in zip(groups[1:], fades, strict=True):
+        nxt = _concat(group, with_video)
+        v = None
+        if with_video:
+            tb = f"1/{fps}"  # concat outputs microseconds; xfade wants equal time bases
+            cv, nv = cur.v.filter("settb", tb), nxt.v.filter("settb", tb)
+            offset = f"{(cur.frames - d) / fps:.6f}"
+            v = ffmpeg.filter([cv, nv], "xfade", transition="fade", duration=f"{d / fps:.6f}",
+                              offset=offset)  # fmt: skip
+        a = ffmpeg.filter([cur.a, nxt.a], "acrossfade",
+                          ns=samples_for_frames(d, fps, rate), c1="tri", c2="tri")  # fmt: skip
+        cur = _Piece(v, a, cur.frames + nxt.frames - d)
+    return cur
+
+
+def _between(start: float, end: float) -> str:
+    return f"between(t,{start:.4f},{end:.4f})"
+
+
+def _overlay_xy(position: str, margin: int) -> tuple[str, str]:
+    m = str(margin)
+    xs = {"left": m, "center": "(main_w-overlay_w)/2", "right": f"main_w-overlay_w-{m}"}
+    ys = {"top": m, "center": "(main_h-overlay_h)/2", "bottom": f"main_h-overlay_h-{m}"}
+    return _place(position, xs, ys)
+
+
+def _text_xy(position: str, margin: int) -> tuple[str, str]:
+    m = str(margin)
+    xs = {"left": m, "center": "(w-text_w)/2", "right": f"w-text_w-{m}"}
+    ys = {"top": m, "center": "(h-text_h)/2", "bottom": f"h-text_h-{m}"}
+    return _place(position, xs, ys)
+
+
+def _place(position: str, xs: Mapping[str, str], ys: Mapping[str, str]) -> tuple[str, str]:
+    vert, _, horiz = position.partition("-")
+    if position in ("top", "bottom"):
+        vert, horiz = position, "center"
+    elif position == "center":
+        vert, horiz = "center", "center"
+    return xs[horiz], ys[vert]
+
+
+class _Layers:
+    """Draws overlays and captions on the joined picture."""
+
+    def __init__(self, preset: Preset, font: Path | None, texts: TextFiles | None) -> None:
+        self.p, self.font, self.texts = preset, font, texts
+
+    def _drawtext(self, v: Any, text: str, enable: str, size: int, x: str, y: str,
+                  **extra: Any) -> Any:  # fmt: skip
+        assert self.font is not None and self.texts is not None
+        return v.filter(
+            "drawtext", fontfile=str(self.font), textfile=str(self.texts.write(text)),
+            expansion="none", fontsize=size, fontcolor=extra.pop("fontcolor", "white"),
+            x=x, y=y, enable=enable, borderw=max(1, size // 20), bordercolor="black@0.6", **extra,
+        )  # fmt: skip
+
+    def overlay(self, v: Any, ov: Overlay) -> Any:
+        p = self.p
+        margin = round(p.height * ov.margin)
+        enable = _between(ov.start_s, ov.end_s)
+        if ov.kind in ("title", "lower_third"):
+            return self._text_layer(v, ov, enable, margin)
+        assert ov.source is not None
+        if ov.kind == "image":
+            img = ffmpeg.input(str(ov.source), loop=1, framerate=p.fps, t=f"{ov.end_s:.6f}", **WL)
+            layer = img.video.filter("scale", _even(p.width * ov.scale), -2).filter(
+                "format", "rgba"
+            )
+            x, y = _overlay_xy(ov.position, margin)
+            return v.overlay(layer, x=x, y=y, enable=enable, eof_action="pass")
+        clip = ffmpeg.input(str(ov.source), ss=f"{ov.source_in_s:.6f}",
+                            t=f"{ov.duration_s + 0.2:.6f}", **WL).video  # fmt: skip
+        clip = clip.filter("setpts", "PTS-STARTPTS").filter("fps", fps=p.fps)
+        if ov.kind == "pip":
+            w = _even(p.width * ov.scale)
+            clip = clip.filter("scale", w, -2).filter("setsar", 1)
+            clip = clip.filter("setpts", f"PTS+{ov.start_s:.6f}/TB")
+            x, y = _overlay_xy(ov.position, margin)
+            return v.overlay(clip, x=x, y=y, enable=enable, eof_action="pass")
+        # split: main picture fitted into the left half, the other source into the right half
+        half = _even(p.width / 2)
+        base, side = v.filter_multi_output("split")
+        left = _fit(side.filter("trim", start=ov.start_s, end=ov.end_s), half, p.height)
+        right = _fit(clip, p.width - half, p.height).filter("setpts", f"PTS+{ov.start_s:.6f}/TB")
+        both = ffmpeg.filter([left, right], "hstack", inputs=2).filter("format", "yuv420p")
+        return base.overlay(both, x=0, y=0, enable=enable, eof_action="pass")
+
+    def _text_layer(self, v: Any, ov: Overlay, enable: str, margin: int) -> Any:
+        p = self.p
+        size = max(8, round(p.height * ov.font_size))
+        if ov.kind == "title":
+            x, y = _text_xy(ov.position, margin)
+            return self._drawtext(v, ov.text or "", enable, size, x, y, fontcolor=ov.color)
+        # lower third: a translucent band in the lower third, name and optional subtitle on it
+        band_h = round(p.height * 0.17)
+        band_y = p.height - band_h - margin
+        v = v.filter("drawbox", x=0, y=band_y, w=round(p.width * 0.62), h=band_h,
+                     color="black@0.55", t="fill", enable=enable)  # fmt: skip
+        pad = round(band_h * 0.12)
+        v = self._drawtext(v, ov.text or "", enable, size, str(margin), str(band_y + pad))
+        if ov.subtitle:
+            sub = max(8, round(size * 0.65))
+            v = self._drawtext(v, ov.subtitle, enable, sub, str(margin),
+                               str(band_y + band_h - pad - sub), fontcolor="0xDDDDDD")  # fmt: skip
+        return v
+
+    def captions(self, v: Any, cues: Sequence[Cue]) -> Any:
+        size = max(8, round(self.p.height * 0.05))
+        bottom = round(self.p.height * 0.08)
+        for cue in cues:
+            v = self._drawtext(
+                v, cue.text, _between(cue.start_s, cue.end_s), size, "(w-text_w)/2",
+                f"h-text_h-{bottom}", box=1, boxcolor="black@0.5", boxborderw=max(2, size // 4),
+                line_spacing=max(2, size // 5),
+            )  # fmt: skip
+        return v
+
+
+def _music(timeline: Timeline, dialogue: Any, preset: Preset, samples: int) -> Any:
+    bed = timeline.music
+    assert bed is not None
+    music = ffmpeg.input(str(bed.source), stream_loop=-1, ss=f"{bed.offset_s:.6f}", **WL).audio
+    music = music.filter("aresample", preset.audio_rate).filter(
+        "aformat", sample_fmts="fltp", channel_layouts="stereo"
+    )
+    music = music.filter("atrim", end_sample=samples).filter("asetpts", "PTS-STARTPTS")
+    music = music.filter("volume", f"{bed.gain_db}dB")
+    if bed.duck:
+        # The dialogue keys a compressor on the music: the bed drops under speech.
+        dialogue, key = dialogue.filter_multi_output("asplit")
+        music = ffmpeg.filter([music, key], "sidechaincompress", threshold=0.015, ratio=10,
+                              attack=15, release=350, makeup=1)  # fmt: skip
+    return ffmpeg.filter([dialogue, music], "amix", inputs=2, duration="first",
+                         dropout_transition=0, normalize=0)  # fmt: skip
+
+
+def build_args(
+    timeline: Timeline,
+    preset: Preset,
+    infos: Mapping[Path, SourceInfo],
+    dest: Path,
+    *,
+    spec: OutputSpec = OutputSpec(),
+    font: Path | None = None,
+    texts: TextFiles | None = None,
+    cues: Sequence[Cue] = (),
+    progress: bool = True,
+) -> list[str]:
+    """FFmpeg arguments that render ``timeline`` to ``dest`` in one invocation."""
+    with_video = spec.kind != "audio"
+    fps, rate = preset.fps, preset.audio_rate
+    pieces = [
+        _segment(s, i, preset, infos[s.source], with_video) for i, s in enumerate(timeline.segments)
+    ]
+    out = _join(timeline, pieces, preset, with_video)
+    frames, samples = out.frames, samples_for_frames(out.frames, fps, rate)
+    v, a = out.v, out.a
+    if with_video:
+        layers = _Layers(preset, font, texts)
+        for ov in timeline.overlays:
+            v = layers.overlay(v, ov)
+        if cues:
+            v = layers.captions(v, cues)
+    if timeline.fade_out_s > 0:
+        n = min(frames, max(1, round(timeline.fade_out_s * fps)))
+        if with_video:
+            v = v.filter("fade", type="out", start_frame=frames - n, nb_frames=n)
+        ns = samples_for_frames(n, fps, rate)
+        a = a.filter("afade", type="out", start_sample=samples - ns, nb_samples=ns)
+    if timeline.music is not None:
+        a = _music(timeline, a, preset, samples)
+    if timeline.normalize_loudness and spec.kind != "mov-pcm":
+        a = a.filter("loudnorm", I=preset.loudness_lufs, TP=-1.5, LRA=11)
+    # loudnorm works at 192 kHz and may change the length by a few samples: restore both.
+    a = a.filter("aresample", rate).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+    a = a.filter("apad", whole_len=samples).filter("atrim", end_sample=samples)
+    return _compile(v, a, preset, dest, spec, frames, progress)
+
+
+def video_codec_args(preset: Preset, threads: int | None) -> dict[str, Any]:
+    params = f"threads={threads}" if threads else None
+    args: dict[str, Any] = {
+        "c:v": "libx264", "preset": preset.x264_preset, "crf": preset.crf,
+        "pix_fmt": "yuv420p", "profile:v": "high", "g": preset.gop_frames,
+        "r": preset.fps, "fps_mode": "cfr",
+    }  # fmt: skip
+    if params:
+        args["x264-params"] = params
+    return args
+
+
+def _compile(v: Any, a: Any, preset: Preset, dest: Path, spec: OutputSpec, frames: int,
+             progress: bool) -> list[str]:  # fmt: skip
+    kw: dict[str, Any] = {}
+    if spec.kind != "audio":
+        kw |= video_codec_args(preset, spec.threads) | {"frames:v": frames}
+    if spec.kind == "mov-pcm":
+        kw |= {"c:a": "pcm_s16le", "f": "mov"}
+    else:
+        kw |= {"c:a": "aac", "b:a": preset.audio_bitrate}
+        kw |= {"f": "mp4", "movflags": "+faststart"} if spec.kind == "mp4" else {"f": "ipod"}
+    kw |= {"ar": preset.audio_rate, "ac": 2}
+    if spec.threads:
+        kw["threads"] = spec.threads
+    streams = [a] if spec.kind == "audio" else [v, a]
+    node = ffmpeg.output(*streams, str(dest), **kw)
+    base = process.ffmpeg_base_args()
+    if spec.threads:
+        base += ["-filter_complex_threads", str(spec.threads)]
+    if progress:
+        base += ["-progress", "pipe:1", "-nostats"]
+    return node.compile(cmd=base)
