@@ -16,7 +16,7 @@ from editbay_common.media.render import (
     get_preset,
     render,
 )
-from editbay_common.media.render.engine import partial_path
+from editbay_common.media.render.engine import RenderInputError, partial_path
 from editbay_common.media.render.verify import strict_decode
 
 
@@ -111,10 +111,8 @@ async def test_cancel_kills_ffmpeg_and_removes_partial_output(footage, tmp_path,
 
 
 async def test_missing_source_is_an_error(small, tmp_path):
-    from editbay_common.media.process import FFmpegError
-
     tl = Timeline((Segment(tmp_path / "nope.mp4", 0, 1),))
-    with pytest.raises(FFmpegError):
+    with pytest.raises(RenderInputError):
         await render(tl, small, tmp_path / "x.mp4")
     assert not (tmp_path / "x.mp4").exists()
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from editbay_common.media import process
+from editbay_common.media.limits import MediaRejected
 from editbay_common.media.render.captions import read_captions, shift_cues, write_sidecars
 from editbay_common.media.render.graph import OutputSpec, build_args
 from editbay_common.media.render.presets import Preset
@@ -36,8 +37,12 @@ class RenderInputError(ValueError):
 
 
 async def load_sources(timeline: Timeline) -> dict[Path, SourceInfo]:
-    paths = {s.source for s in timeline.segments}
-    infos = dict(zip(paths, await asyncio.gather(*(source_info(p) for p in paths)), strict=True))
+    paths = list(dict.fromkeys(s.source for s in timeline.segments))
+    try:
+        found = await asyncio.gather(*(source_info(p) for p in paths))
+    except MediaRejected as exc:
+        raise RenderInputError(f"unusable source: {exc}") from exc
+    infos = dict(zip(paths, found, strict=True))
     for seg in timeline.segments:
         info = infos[seg.source]
         if not info.has_video:

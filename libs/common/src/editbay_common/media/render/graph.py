@@ -17,6 +17,8 @@ from typing import Any
 import ffmpeg
 
 from editbay_common.media import process
+from editbay_common.media.limits import DEFAULT_LIMITS
+from editbay_common.media.probe import input_url
 from editbay_common.media.render.captions import Cue
 from editbay_common.media.render.presets import Preset
 from editbay_common.media.render.sources import SourceInfo
@@ -45,6 +47,13 @@ class _Piece:
     v: Any
     a: Any
     frames: int
+
+
+def _source_opts(info: SourceInfo | None) -> dict[str, str]:
+    """Local files only, and the demuxer the probe found (no content sniffing on re-open)."""
+    if info is not None and info.demuxer:
+        return {**WL, "f": info.demuxer}
+    return {**WL, "format_whitelist": DEFAULT_LIMITS.demuxer_whitelist()}
 
 
 def _even(x: float) -> int:
@@ -78,7 +87,8 @@ def _segment(
     # merges nodes with equal arguments, so a repeated segment would share one input: the
     # index (a microsecond more read-ahead per position) keeps every input distinct.
     read_s = seg.out_s - seg.in_s + 0.2 + index * 1e-6
-    inp = ffmpeg.input(str(seg.source), ss=f"{seg.in_s:.6f}", t=f"{read_s:.6f}", **WL)
+    inp = ffmpeg.input(input_url(seg.source), ss=f"{seg.in_s:.6f}", t=f"{read_s:.6f}",
+                       **_source_opts(info))  # fmt: skip
     v = None
     if with_video:
         v = inp.video.filter("setpts", f"(PTS-STARTPTS)/{seg.speed:.6f}")
@@ -201,14 +211,16 @@ class _Layers:
             return self._text_layer(v, ov, enable, margin)
         assert ov.source is not None
         if ov.kind == "image":
-            img = ffmpeg.input(str(ov.source), loop=1, framerate=p.fps, t=f"{ov.end_s:.6f}", **WL)
+            # Still images: PNG/JPEG only, read by the image demuxers (not the sniffing image2).
+            img = ffmpeg.input(input_url(ov.source), loop=1, framerate=p.fps, t=f"{ov.end_s:.6f}",
+                               f="image2", **WL)  # fmt: skip
             layer = img.video.filter("scale", _even(p.width * ov.scale), -2).filter(
                 "format", "rgba"
             )
             x, y = _overlay_xy(ov.position, margin)
             return v.overlay(layer, x=x, y=y, enable=enable, eof_action="pass")
-        clip = ffmpeg.input(str(ov.source), ss=f"{ov.source_in_s:.6f}",
-                            t=f"{ov.duration_s + 0.2:.6f}", **WL).video  # fmt: skip
+        clip = ffmpeg.input(input_url(ov.source), ss=f"{ov.source_in_s:.6f}",
+                            t=f"{ov.duration_s + 0.2:.6f}", **_source_opts(None)).video  # fmt: skip
         clip = clip.filter("setpts", "PTS-STARTPTS").filter("fps", fps=p.fps)
         if ov.kind == "pip":
             w = _even(p.width * ov.scale)
@@ -258,7 +270,8 @@ class _Layers:
 def _music(timeline: Timeline, dialogue: Any, preset: Preset, samples: int) -> Any:
     bed = timeline.music
     assert bed is not None
-    music = ffmpeg.input(str(bed.source), stream_loop=-1, ss=f"{bed.offset_s:.6f}", **WL).audio
+    music = ffmpeg.input(input_url(bed.source), stream_loop=-1, ss=f"{bed.offset_s:.6f}",
+                         **_source_opts(None)).audio  # fmt: skip
     music = music.filter("aresample", preset.audio_rate).filter(
         "aformat", sample_fmts="fltp", channel_layouts="stereo"
     )

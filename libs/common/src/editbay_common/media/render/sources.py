@@ -1,7 +1,7 @@
 """What the renderer needs to know about its source files (ffprobe, run asynchronously).
 
-This is deliberately small: stream presence and the parameters the smart path compares, plus the
-keyframe positions it cuts at. Full hardened probing lives in ``editbay_common.media.probe``.
+Sources are probed with the hardened ``editbay_common.media.probe``; this module adds the
+keyframe positions the smart path cuts at and a packet count.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from fractions import Fraction
 from pathlib import Path
 
 from editbay_common.media import process
+from editbay_common.media.limits import DEFAULT_LIMITS, MediaLimits
+from editbay_common.media.probe import probe
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,9 @@ class SourceInfo:
     audio_codec: str | None = None
     channels: int = 0
     sample_rate: int = 0
+    demuxer: str | None = None
+    rotation: int = 0
+    variable_frame_rate: bool = False
 
     @property
     def has_video(self) -> bool:
@@ -42,31 +47,22 @@ async def ffprobe_json(path: Path, *entries: str) -> dict:
     return json.loads(result.stdout or b"{}")
 
 
-async def source_info(path: Path) -> SourceInfo:
-    data = await ffprobe_json(path, "-show_format", "-show_streams")
-    streams = data.get("streams", [])
-    video = next((s for s in streams if s.get("codec_type") == "video"), None)
-    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
-    duration = float(data.get("format", {}).get("duration") or 0.0)
-    info: dict = {"duration_s": duration, "has_audio": audio is not None}
-    if video is not None:
-        rate = video.get("avg_frame_rate") or video.get("r_frame_rate") or "0/1"
-        fps = Fraction(rate) if rate != "0/0" else None
-        info |= {
-            "video_codec": video.get("codec_name"),
-            "width": int(video.get("width", 0)),
-            "height": int(video.get("height", 0)),
-            "fps": fps,
-            "pix_fmt": video.get("pix_fmt"),
-            "profile": video.get("profile"),
-        }
-    if audio is not None:
-        info |= {
-            "audio_codec": audio.get("codec_name"),
-            "channels": int(audio.get("channels", 0)),
-            "sample_rate": int(audio.get("sample_rate", 0)),
-        }
-    return SourceInfo(**info)
+async def source_info(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> SourceInfo:
+    """Probe a source through the hardened ``probe`` (limits, allow-listed demuxers)."""
+    info = await probe(path, limits)
+    v, a = info.video, info.audio
+    fields: dict = {"duration_s": info.duration_s, "has_audio": a is not None,
+                    "demuxer": info.demuxer}  # fmt: skip
+    if v is not None:
+        fields |= {
+            "video_codec": v.codec, "width": v.width, "height": v.height,
+            "fps": Fraction(v.fps).limit_denominator(1001) if v.fps else None,
+            "pix_fmt": v.pix_fmt, "profile": v.profile, "rotation": v.rotation,
+            "variable_frame_rate": v.variable_frame_rate,
+        }  # fmt: skip
+    if a is not None:
+        fields |= {"audio_codec": a.codec, "channels": a.channels, "sample_rate": a.sample_rate}
+    return SourceInfo(**fields)
 
 
 async def keyframe_times(path: Path) -> list[float]:

@@ -7,6 +7,7 @@ colons, ``%{...}`` and brackets are drawn literally and cannot change the filter
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -25,18 +26,24 @@ class FontNotFoundError(RuntimeError):
     pass
 
 
+def _known_font() -> Path | None:
+    env = os.environ.get("EDITBAY_FONT")
+    if env:
+        return Path(env)
+    return next((Path(p) for p in _CANDIDATES if os.path.isfile(p)), None)
+
+
 async def default_font() -> Path:
     """A font file for drawtext: ``EDITBAY_FONT``, a known DejaVu path, or ``fc-match sans``."""
     global _font_cache
     if _font_cache is not None:
         return _font_cache
-    env = os.environ.get("EDITBAY_FONT")
-    found = Path(env) if env else next((Path(p) for p in _CANDIDATES if os.path.isfile(p)), None)
+    found = await asyncio.to_thread(_known_font)
     if found is None:
         try:
             result = await process.run(["fc-match", "-f", "%{file}", "sans"], timeout=10)
             out = result.stdout.decode().strip()
-            found = Path(out) if out and os.path.isfile(out) else None
+            found = Path(out) if out and await asyncio.to_thread(os.path.isfile, out) else None
         except (TimeoutError, OSError, process.FFmpegError):
             found = None
     if found is None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
 from editbay_common.media import process
+from editbay_common.media.limits import MediaRejected
+from editbay_common.media.probe import probe, verify_decode
 from editbay_common.media.render.presets import Preset
-from editbay_common.media.render.sources import ffprobe_json
 
 AAC_FRAME = 1024  # samples per AAC frame: the audio track may end up to one frame late
 
@@ -16,41 +18,47 @@ class RenderVerificationError(Exception):
     """The output is not what the timeline and preset promised."""
 
 
+def _size(path: Path) -> int:
+    return os.path.getsize(path) if os.path.isfile(path) else 0
+
+
 async def verify_output(path: Path, *, expected_duration_s: float, preset: Preset) -> None:
     """Raise ``RenderVerificationError`` unless ``path`` is a clean H.264/AAC file of the preset's
     size whose video lasts ``expected_duration_s`` within one frame and whose audio is aligned."""
-    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+    if await asyncio.to_thread(_size, path) == 0:
         raise RenderVerificationError(f"{path.name}: missing or empty")
-    data = await ffprobe_json(path, "-show_streams", "-show_format")
-    streams = data.get("streams", [])
-    video = [s for s in streams if s.get("codec_type") == "video"]
-    audio = [s for s in streams if s.get("codec_type") == "audio"]
-    if len(video) != 1 or video[0].get("codec_name") != "h264":
-        raise RenderVerificationError(f"{path.name}: expected one h264 video stream")
-    if len(audio) != 1 or audio[0].get("codec_name") != "aac":
-        raise RenderVerificationError(f"{path.name}: expected one aac audio stream")
-    v, a = video[0], audio[0]
-    size = (int(v.get("width", 0)), int(v.get("height", 0)))
-    if size != (preset.width, preset.height) or v.get("pix_fmt") != "yuv420p":
+    try:
+        info = await probe(path)
+    except MediaRejected as exc:
+        raise RenderVerificationError(f"{path.name}: {exc}") from exc
+    v, a = info.video, info.audio
+    if v is None or v.codec != "h264":
+        raise RenderVerificationError(f"{path.name}: expected an h264 video stream")
+    if a is None or a.codec != "aac":
+        raise RenderVerificationError(f"{path.name}: expected an aac audio stream")
+    if (v.width, v.height, v.pix_fmt) != (preset.width, preset.height, "yuv420p"):
         raise RenderVerificationError(
-            f"{path.name}: video is {size} {v.get('pix_fmt')}, preset wants "
+            f"{path.name}: video is {v.width}x{v.height} {v.pix_fmt}, preset wants "
             f"{preset.width}x{preset.height} yuv420p"
         )
     frame = 1.0 / preset.fps
-    vdur = float(v.get("duration") or 0)
-    if abs(vdur - expected_duration_s) > frame + 1e-6:
+    if (
+        v.frame_count is not None
+        and abs(v.frame_count * frame - expected_duration_s) > frame + 1e-6
+    ):
         raise RenderVerificationError(
-            f"{path.name}: video lasts {vdur:.3f}s, timeline {expected_duration_s:.3f}s"
+            f"{path.name}: {v.frame_count} frames, timeline lasts {expected_duration_s:.3f}s"
         )
-    adur = float(a.get("duration") or 0)
-    if abs(adur - expected_duration_s) > frame + AAC_FRAME / preset.audio_rate + 1e-6:
+    # The container's duration is the longer stream: AAC may end up to one frame late.
+    slack = frame + AAC_FRAME / preset.audio_rate + 1e-6
+    if abs(info.duration_s - expected_duration_s) > slack:
         raise RenderVerificationError(
-            f"{path.name}: audio lasts {adur:.3f}s, timeline {expected_duration_s:.3f}s"
+            f"{path.name}: lasts {info.duration_s:.3f}s, timeline {expected_duration_s:.3f}s"
         )
-    decoded = await strict_decode(path)
-    declared = int(v.get("nb_frames") or 0)
-    if declared and decoded != declared:
-        raise RenderVerificationError(f"{path.name}: {decoded} frames decode of {declared}")
+    try:
+        await verify_decode(path, info)
+    except MediaRejected as exc:
+        raise RenderVerificationError(f"{path.name}: {exc}") from exc
 
 
 async def strict_decode(path: Path, timeout_s: float | None = None) -> int:
