@@ -71,7 +71,7 @@ def parse_error_field(text: str) -> str:
         names.append(unknown.group(1))
     if not names:
         at = _AT_PATH.search(text)
-        return at.group(1) if at else ""
+        return at.group(1).rstrip(".") if at else ""
     return ".".join(names)
 
 
