@@ -14,7 +14,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 TRACER_NAME = "editbay_common.broker"
 TRACEPARENT = "traceparent"
@@ -92,3 +92,10 @@ def consumer_span(
             span, end_on_exit=True, record_exception=True, set_status_on_exception=True
         ):
             yield span
+
+
+def mark_current_span_failed(exc: BaseException, description: str) -> None:
+    """Record a handled exception on the current span (the consumer span) and mark it failed."""
+    span = trace.get_current_span()
+    span.record_exception(exc)
+    span.set_status(Status(StatusCode.ERROR, description))

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+
 from editbay_common.broker import Broker, open_broker
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
 
 import aio_pika
 import pytest
+
 from editbay_common.broker import BrokerError, Delivery, open_broker
 from editbay_common.broker.rabbitmq import RabbitMQBroker
 
@@ -118,5 +120,48 @@ async def test_broker_dead_letters_a_message_whose_consumer_keeps_dying(
         assert letters[0].dead_reason == "delivery-limit"
         assert letters[0].delivery_count == 2
         assert await rabbit.queue_depth(name) == 0
+    finally:
+        await rabbit.delete_queue(name)
+
+
+async def test_undecodable_message_is_dead_lettered_not_retried(
+    rabbit: RabbitMQBroker, raw_channel: aio_pika.abc.AbstractChannel
+) -> None:
+    name = f"test.broker.{uuid.uuid4().hex[:12]}"
+    await rabbit.declare_work_queue(name, max_deliveries=3)
+    handled: list[Delivery] = []
+
+    async def handler(delivery: Delivery) -> None:
+        handled.append(delivery)
+
+    try:
+        await raw_channel.default_exchange.publish(
+            aio_pika.Message(b"\xff not json", message_id="m-garbage"), routing_key=name
+        )
+        consumer = await rabbit.consume(name, handler)
+        async with asyncio.timeout(20):
+            while await rabbit.queue_depth(name + ".dead") == 0:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        await consumer.cancel()
+        [letter] = await rabbit.dead_letters(name)
+        assert letter.message_id == "m-garbage"
+        assert letter.dead_reason == "rejected"
+        assert "undecodable body" in (letter.error or "")
+        assert handled == []
+        assert letter.payload == {}
+        assert letter.headers["x-editbay-raw-body"].endswith("not json")
+    finally:
+        await rabbit.delete_queue(name)
+
+
+async def test_redeclaring_with_other_settings_is_a_clear_error(rabbit: RabbitMQBroker) -> None:
+    name = f"test.broker.{uuid.uuid4().hex[:12]}"
+    await rabbit.declare_work_queue(name, max_deliveries=3)
+    try:
+        with pytest.raises(BrokerError, match="other arguments"):
+            await rabbit.declare_work_queue(name, max_deliveries=5)
+        # The broker is still usable.
+        await rabbit.enqueue(name, {"ok": True})
+        assert await rabbit.queue_depth(name) == 1
     finally:
         await rabbit.delete_queue(name)

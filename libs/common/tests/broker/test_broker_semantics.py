@@ -6,6 +6,9 @@ import asyncio
 import uuid
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
 from editbay_common.broker import (
     UNROUTED_QUEUE,
     Broker,
@@ -16,8 +19,6 @@ from editbay_common.broker import (
 )
 from editbay_common.broker.base import UNROUTED_EXCHANGE
 from editbay_common.broker.rabbitmq import RabbitMQBroker
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
 
 
 def payload() -> dict:

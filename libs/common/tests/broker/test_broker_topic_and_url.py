@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from editbay_common.broker import open_broker
 from editbay_common.broker.memory import InProcessBroker
 from editbay_common.broker.rabbitmq import RabbitMQBroker, work_queue_arguments

@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from editbay_common.tracing import consumer_span
+from editbay_common.tracing import consumer_span, mark_current_span_failed
 
 log = logging.getLogger(__name__)
 
@@ -252,10 +252,12 @@ async def run_handler(
         try:
             await handler(delivery)
         except Reject as exc:
+            mark_current_span_failed(exc, f"rejected: {exc.reason}")
             log.warning("message %s on %s rejected: %s", delivery.message_id, queue, exc.reason)
             return HandlerResult(Outcome.DEAD_LETTER, DeadReason.REJECTED, exc.reason)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
+            mark_current_span_failed(exc, error)
             if delivery.delivery_count >= max_deliveries:
                 log.error(
                     "message %s on %s failed on delivery %d of %d, dead-lettering: %s",

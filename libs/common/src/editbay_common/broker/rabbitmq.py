@@ -45,6 +45,7 @@ from editbay_common.broker.base import (
     DEAD_REASON_HEADER,
     DEAD_ROUTING_KEY_HEADER,
     EVENTS_EXCHANGE,
+    MAX_ERROR_CHARS,
     UNROUTED_EXCHANGE,
     UNROUTED_MAX_LENGTH,
     UNROUTED_QUEUE,
@@ -69,6 +70,7 @@ from editbay_common.tracing import inject_context
 log = logging.getLogger(__name__)
 
 DELIVERY_COUNT_HEADER = "x-delivery-count"
+RAW_BODY_HEADER = "x-editbay-raw-body"  # set by peek on a message whose body is not JSON
 _BROKER_DEATH_REASONS = {
     "delivery_limit": DeadReason.DELIVERY_LIMIT,
     "rejected": DeadReason.REJECTED,
@@ -93,12 +95,21 @@ def _delivery_count(headers: dict[str, Any]) -> int:
     return int(headers.get(DELIVERY_COUNT_HEADER) or 0) + 1
 
 
-def _to_delivery(message: AbstractIncomingMessage) -> Delivery:
+def _to_delivery(message: AbstractIncomingMessage, *, lenient: bool = False) -> Delivery:
+    """The Delivery of ``message``; a body that is not a JSON object raises ValueError, or with
+    ``lenient`` (inspection) gives an empty payload and the body's text in a header."""
     headers = dict(message.headers or {})
     count = _delivery_count(headers)
     headers.pop(DELIVERY_COUNT_HEADER, None)
+    try:
+        payload = decode_payload(message.body)
+    except ValueError:
+        if not lenient:
+            raise
+        payload = {}
+        headers[RAW_BODY_HEADER] = message.body.decode("utf-8", "replace")[:MAX_ERROR_CHARS]
     return Delivery(
-        payload=decode_payload(message.body),
+        payload=payload,
         headers=headers,
         routing_key=str(headers.get(DEAD_ROUTING_KEY_HEADER) or message.routing_key or ""),
         message_id=message.message_id or "",
@@ -225,9 +236,13 @@ class _RabbitConsumer:
 
 
 class RabbitMQBroker(Broker):
-    def __init__(self, url: str, *, connection_name: str | None = None) -> None:
+    def __init__(
+        self, url: str, *, connection_name: str | None = None, publish_timeout_s: float = 30.0
+    ) -> None:
         self._url = url
         self._connection_name = connection_name
+        # A confirm that never comes (a connection stuck mid-publish) must not hang the caller.
+        self._publish_timeout_s = publish_timeout_s
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
@@ -315,9 +330,15 @@ class RabbitMQBroker(Broker):
                 dead_letter_queue(name), durable=True, arguments={"x-queue-type": "quorum"}
             )
             await dead.bind(dlx, routing_key=name)
-            queue = await channel.declare_queue(
-                name, durable=True, arguments=work_queue_arguments(name, max_deliveries)
-            )
+            try:
+                queue = await channel.declare_queue(
+                    name, durable=True, arguments=work_queue_arguments(name, max_deliveries)
+                )
+            except aiormq.exceptions.ChannelPreconditionFailed as exc:
+                raise BrokerError(
+                    f"queue {name!r} exists with other arguments (another max_deliveries, or not "
+                    f"a quorum queue); delete it or keep its settings: {exc}"
+                ) from exc
         self._max_deliveries[name] = max_deliveries
         return queue
 
@@ -352,7 +373,9 @@ class RabbitMQBroker(Broker):
         )
         try:
             # Returns once the broker confirmed; a nack or a return raises.
-            await self._exchanges[exchange].publish(message, routing_key, mandatory=True)
+            await self._exchanges[exchange].publish(
+                message, routing_key, mandatory=True, timeout=self._publish_timeout_s
+            )
         except aiormq.exceptions.PublishError as exc:
             raise UnroutableError(
                 f"message {message_id} to {exchange or 'default exchange'}/{routing_key} "
@@ -360,7 +383,7 @@ class RabbitMQBroker(Broker):
             ) from exc
         except aiormq.exceptions.DeliveryError as exc:
             raise BrokerError(f"broker refused message {message_id}: {exc}") from exc
-        except (aiormq.exceptions.AMQPError, ConnectionError) as exc:
+        except Exception as exc:  # connection lost, channel closed, confirm timed out
             raise BrokerError(f"publishing message {message_id} failed: {exc!r}") from exc
 
     async def enqueue(
@@ -442,7 +465,7 @@ class RabbitMQBroker(Broker):
         return result
 
     def _peeked(self, queue: str, message: AbstractIncomingMessage) -> Delivery:
-        delivery = _to_delivery(message)
+        delivery = _to_delivery(message, lenient=True)
         headers = delivery.headers
         if DEAD_REASON_HEADER not in headers and "x-first-death-reason" in headers:
             # Dead-lettered by the broker itself (delivery limit after a crash or cancel).
