@@ -1,0 +1,135 @@
+"""Shot boundary (hard cut) detection on a tiny grey copy of the video.
+
+FFmpeg decodes and shrinks every frame to ``analysis_width`` pixels wide, 8-bit grey, and pipes
+raw pixels to us; ``showinfo`` logs each frame's timestamp. The detector is a pure function over
+that array: the mean absolute difference between consecutive frames, compared with a fixed
+floor (``threshold``) and with the differences around it (an adaptive threshold), so motion
+inside a shot, which raises all neighbouring differences together, is not taken for a cut.
+
+Deblocking is skipped while decoding (``-skip_loop_filter all``): it only smooths block edges,
+which the downscale removes anyway, and it is a large share of H.264 decoding time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from editbay_common.media.probe import input_args
+from editbay_common.media.process import FFMPEG, run
+
+DEFAULT_THRESHOLD = 12.0  # mean absolute grey difference (0-255) a cut must exceed
+DEFAULT_MIN_SHOT_S = 0.4
+DEFAULT_ANALYSIS_WIDTH = 64
+# A cut's difference must also stand this many times above the typical difference around it.
+ADAPTIVE_RATIO = 3.0
+WINDOW_FRAMES = 12  # frames on each side that define "around"
+
+_PTS = re.compile(r"\bn:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+)")
+
+
+async def detect_shots(
+    path: Path,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_shot_s: float = DEFAULT_MIN_SHOT_S,
+    analysis_width: int = DEFAULT_ANALYSIS_WIDTH,
+    timeout_s: float = 600.0,
+) -> list[float]:
+    """Times (seconds from the first frame) of the first frame of each new shot, ascending."""
+    frames, times = await decode_small_gray(path, analysis_width, timeout_s=timeout_s)
+    indices = cut_frames(frame_differences(frames), times, threshold=threshold,
+                         min_shot_s=min_shot_s)  # fmt: skip
+    return [round(float(times[i]), 6) for i in indices]
+
+
+def shot_lengths(cuts: Sequence[float], duration_s: float) -> list[float]:
+    """Lengths of the shots that ``cuts`` divide ``[0, duration_s]`` into."""
+    edges = [0.0, *sorted(c for c in cuts if 0.0 < c < duration_s), duration_s]
+    return [round(b - a, 6) for a, b in itertools.pairwise(edges) if b > a]
+
+
+async def decode_small_gray(
+    path: Path, width: int = DEFAULT_ANALYSIS_WIDTH, *, timeout_s: float = 600.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """All frames as a (count, height, width) uint8 array, and their times from the first."""
+    height = max(2, round(width * 9 / 16) // 2 * 2)  # fixed shape: aspect does not matter here
+    args = [
+        FFMPEG, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
+        "-skip_loop_filter", "all",
+        *input_args(Path(path)),
+        "-map", "0:v:0", "-an", "-sn",
+        "-vf", f"scale={width}:{height}:flags=area,format=gray,showinfo",
+        "-fps_mode", "passthrough",
+        "-f", "rawvideo", "pipe:1",
+    ]  # fmt: skip
+    result = await run(args, timeout=timeout_s)
+    size = width * height
+    count = len(result.stdout) // size
+    frames = np.frombuffer(result.stdout[: count * size], dtype=np.uint8).reshape(
+        count, height, width
+    )
+    times = _frame_times(result.stderr.decode("utf-8", "replace"), count)
+    return frames, times
+
+
+def _frame_times(log: str, count: int) -> np.ndarray:
+    stamps: dict[int, float] = {}
+    for line in log.splitlines():
+        if "showinfo" in line and (match := _PTS.search(line)):
+            stamps[int(match.group(1))] = float(match.group(2))
+    times = np.array([stamps.get(i, np.nan) for i in range(count)], dtype=np.float64)
+    if count and np.isnan(times).any():
+        raise ValueError("FFmpeg did not report a timestamp for every frame")
+    return times - times[0] if count else times
+
+
+def frame_differences(frames: np.ndarray) -> np.ndarray:
+    """d[i] = mean |frame[i] - frame[i-1]|; d[0] = 0."""
+    if len(frames) < 2:
+        return np.zeros(len(frames))
+    flat = frames.reshape(len(frames), -1).astype(np.int16)
+    diffs = np.abs(np.diff(flat, axis=0)).mean(axis=1)
+    return np.concatenate(([0.0], diffs))
+
+
+def cut_frames(
+    diffs: np.ndarray,
+    times: np.ndarray,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_shot_s: float = DEFAULT_MIN_SHOT_S,
+    ratio: float = ADAPTIVE_RATIO,
+    window: int = WINDOW_FRAMES,
+) -> list[int]:
+    """Indices of frames that start a new shot.
+
+    A frame is a cut when its difference exceeds ``threshold``, is the largest within
+    ``window`` frames, and is ``ratio`` times the median of the differences in the window
+    around it (excluding itself). Cuts closer than ``min_shot_s`` to the previous one are
+    dropped, keeping the stronger.
+    """
+    n = len(diffs)
+    candidates: list[int] = []
+    for i in range(1, n):
+        if diffs[i] < threshold:
+            continue
+        lo, hi = max(1, i - window), min(n, i + window + 1)
+        around = np.concatenate((diffs[lo:i], diffs[i + 1 : hi]))
+        if len(around) and diffs[i] < around.max():
+            continue
+        baseline = float(np.median(around)) if len(around) else 0.0
+        if diffs[i] >= ratio * baseline:
+            candidates.append(i)
+    kept: list[int] = []
+    for i in candidates:
+        if kept and times[i] - times[kept[-1]] < min_shot_s:
+            if diffs[i] > diffs[kept[-1]]:
+                kept[-1] = i
+            continue
+        kept.append(i)
+    return kept

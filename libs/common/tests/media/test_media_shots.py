@@ -1,0 +1,78 @@
+"""Shot detection against a generated video whose cuts are known."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from editbay_common.media.shots import cut_frames, detect_shots, frame_differences, shot_lengths
+from editbay_common.media.synth import SynthTruth, synth_shots
+
+
+def f1_score(truth: list[float], found: list[float], tolerance_s: float) -> float:
+    """F1 of found cuts against true cuts, each truth matched at most once."""
+    unmatched = list(found)
+    hits = 0
+    for cut in truth:
+        near = [f for f in unmatched if abs(f - cut) <= tolerance_s]
+        if near:
+            unmatched.remove(min(near, key=lambda f: abs(f - cut)))
+            hits += 1
+    if not truth or not found or not hits:
+        return 0.0
+    precision, recall = hits / len(found), hits / len(truth)
+    return 2 * precision * recall / (precision + recall)
+
+
+async def test_f1_on_generated_cuts(shots_video: tuple[Path, SynthTruth]) -> None:
+    path, truth = shots_video
+    assert len(truth.cuts) == 12
+    found = await detect_shots(path)
+    assert found == sorted(found)
+    assert f1_score(truth.cuts, found, tolerance_s=2 / 25) >= 0.98
+
+
+async def test_shot_lengths_match_the_generated_ones(shots_video: tuple[Path, SynthTruth]) -> None:
+    path, truth = shots_video
+    lengths = shot_lengths(await detect_shots(path), truth.duration_s)
+    expected = shot_lengths(truth.cuts, truth.duration_s)
+    assert len(lengths) == len(expected)
+    assert np.allclose(lengths, expected, atol=2 / 25)
+
+
+async def test_video_without_cuts(tmp_path: Path) -> None:
+    path = tmp_path / "one.mp4"
+    truth = await synth_shots(path, [4.0], size=(160, 90), with_audio=False)
+    assert truth.cuts == []
+    assert await detect_shots(path) == []
+
+
+def test_shot_lengths_cover_the_duration() -> None:
+    assert shot_lengths([2.0, 5.0], 9.0) == [2.0, 3.0, 4.0]
+    assert shot_lengths([], 3.5) == [3.5]
+    assert shot_lengths([0.0, 3.5, 9.0], 3.5) == [3.5]
+
+
+def test_motion_is_not_a_cut_but_a_jump_is() -> None:
+    rng = np.random.default_rng(3)
+    diffs = 10 + 8 * rng.random(200)  # busy motion: every difference is above the floor
+    diffs[0] = 0
+    diffs[120] = 90.0
+    times = np.arange(200) / 25
+    assert cut_frames(diffs, times, threshold=5.0) == [120]
+
+
+def test_min_shot_length_keeps_the_stronger_cut() -> None:
+    diffs = np.zeros(100)
+    diffs[40], diffs[45] = 50.0, 80.0
+    times = np.arange(100) / 25
+    assert cut_frames(diffs, times, min_shot_s=0.4, window=2) == [45]
+    assert cut_frames(diffs, times, min_shot_s=0.1, window=2) == [40, 45]
+
+
+def test_frame_differences() -> None:
+    frames = np.zeros((3, 2, 2), dtype=np.uint8)
+    frames[2] = 255
+    assert frame_differences(frames).tolist() == pytest.approx([0.0, 0.0, 255.0])
