@@ -1,0 +1,261 @@
+"""Take ingest: receive the upload, verify it is media, analyse it, store it, record it.
+
+Order matters for "nothing half-stored":
+
+1. the first message's metadata is checked, the episode must be live and the scene/take numbers
+   free (ALREADY_EXISTS before a byte is stored);
+2. the bytes go to a temporary file in the scratch folder (size limit enforced while receiving);
+3. ``media.probe.inspect`` probes and strictly decodes it (MEDIA_REJECTED otherwise);
+4. silence map, loudness and thumbnail run concurrently;
+5. the file and the thumbnail are stored under server-made keys;
+6. one transaction inserts the take and its ``take.ingested`` outbox row.
+
+If anything fails after step 5 (including cancellation) the stored objects are deleted; the
+temporary files are removed in every case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from editbay.catalog.v1 import catalog_service_pb2 as pb
+from editbay_catalog import faults, models
+from editbay_catalog.filenames import content_type, display_name, resolve_numbers, stored_suffix
+from editbay_catalog.resources import EPISODE, parse
+from editbay_catalog.takes import TakeAlreadyExists, TakeSlot, TakeStore
+from editbay_common.ids import new_id, utc_now
+from editbay_common.media import loudness, probe, silence
+from editbay_common.media.limits import DEFAULT_LIMITS, MediaLimits, MediaRejected
+from editbay_common.storage import Storage, new_key
+from editbay_common.uploads import ReceivedUpload, UploadTooLarge, receive_chunks
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_ID_CHARS = 100
+THUMBNAIL_AT_S = 1.0  # a moment in, past a fade-in or a slate's first frame
+
+
+@dataclass(frozen=True)
+class Analysis:
+    record: dict[str, Any]  # stored as Take.analysis (without the thumbnail key)
+    thumbnail: Path | None  # a JPEG in the scratch folder, to store
+    failure: str = ""  # set when a step failed: the take is recorded FAILED
+
+
+class Ingest:
+    def __init__(
+        self,
+        takes: TakeStore,
+        storage: Storage,
+        scratch_dir: Path,
+        *,
+        max_upload_bytes: int,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.takes = takes
+        self.storage = storage
+        self.scratch_dir = scratch_dir
+        self.max_upload_bytes = max_upload_bytes
+        self.limits: MediaLimits = replace(DEFAULT_LIMITS, max_file_bytes=max_upload_bytes)
+        self.on_commit = on_commit
+
+    async def upload(self, requests: AsyncIterator[pb.UploadTakeRequest]) -> pb.Take:
+        """Run one UploadTake stream to its READY (or FAILED) take."""
+        metadata = await first_metadata(requests)
+        ids = parse(metadata.parent, EPISODE, "metadata.parent")
+        filename = _filename(metadata.filename)
+        request_id = _request_id(metadata.request_id)
+        earlier = await self.takes.by_request_id(request_id)
+        if earlier is not None:
+            return earlier  # a retried upload: the first result, without reading the bytes
+        scene, take = _numbers(metadata, filename)
+        slot = await self.takes.reserve(ids["show"], ids["episode"], scene, take)
+        received = await self._receive(requests)
+        try:
+            return await self._ingest(slot, filename, request_id, received)
+        finally:
+            await asyncio.to_thread(received.path.unlink, missing_ok=True)
+
+    async def _receive(self, requests: AsyncIterator[pb.UploadTakeRequest]) -> ReceivedUpload:
+        try:
+            return await receive_chunks(
+                chunks(requests), self.scratch_dir, max_bytes=self.max_upload_bytes
+            )
+        except UploadTooLarge as error:
+            raise faults.invalid(
+                "chunk",
+                f"the upload is larger than the limit of {error.limit} bytes",
+                reason="UPLOAD_TOO_LARGE",
+                limit_bytes=error.limit,
+            ) from None
+
+    async def _ingest(
+        self, slot: TakeSlot, filename: str, request_id: str, received: ReceivedUpload
+    ) -> pb.Take:
+        try:
+            info = await probe.inspect(received.path, self.limits)
+        except MediaRejected as error:
+            raise faults.invalid(
+                "chunk", error.message, reason="MEDIA_REJECTED", media_reason=error.reason
+            ) from None
+        analysis = await analyse(received.path, info, self.scratch_dir)
+        suffix = stored_suffix(info.container, filename)
+        key = new_key("takes", suffix)
+        thumb_key = new_key("thumbnails", ".jpg") if analysis.thumbnail else ""
+        stored: list[str] = []
+        try:
+            await self._store(key, received.path, content_type(suffix), stored)
+            if analysis.thumbnail:
+                await self._store(thumb_key, analysis.thumbnail, "image/jpeg", stored)
+            now = utc_now()
+            row = models.Take(
+                id=new_id(),
+                show_id=slot.show_id,
+                episode_id=slot.episode_id,
+                scene_number=slot.scene_number,
+                take_number=slot.take_number,
+                original_filename=filename,
+                state="FAILED" if analysis.failure else "READY",
+                failure_reason=analysis.failure,
+                storage_key=key,
+                size_bytes=received.size_bytes,
+                sha256=received.sha256,
+                media=info.to_dict(),
+                analysis={**analysis.record, "thumbnail_key": thumb_key},
+                request_id=request_id or None,
+                create_time=now,
+                update_time=now,
+            )
+            take = await self._insert(row, request_id)
+        except BaseException:
+            await self._delete(stored)
+            raise
+        finally:
+            if analysis.thumbnail:
+                await asyncio.to_thread(analysis.thumbnail.unlink, missing_ok=True)
+        if take.storage_key != key:  # a concurrent retry with the same request id won
+            await self._delete(stored)
+        else:
+            self.on_commit()
+        return take
+
+    async def _store(self, key: str, path: Path, mime: str, stored: list[str]) -> None:
+        stored.append(key)  # before the upload: a half-written object is deleted too
+        await self.storage.put_file(key, path, content_type=mime)
+
+    async def _insert(self, row: models.Take, request_id: str) -> pb.Take:
+        try:
+            return await self.takes.insert(row)
+        except TakeAlreadyExists:
+            earlier = await self.takes.by_request_id(request_id)
+            if earlier is not None:
+                return earlier
+            # Lost the race for the numbers: report the take that won, as ``reserve`` would.
+            await self.takes.reserve(row.show_id, row.episode_id, row.scene_number, row.take_number)
+            # The winner was deleted meanwhile; the unique index still said no.
+            raise faults.exists(
+                "take",
+                f"scene {row.scene_number} take {row.take_number}",
+                "another upload took these scene and take numbers; try again",
+            ) from None
+
+    async def _delete(self, keys: list[str]) -> None:
+        for key in keys:
+            try:
+                await asyncio.shield(self.storage.delete(key))
+            except Exception:
+                log.exception("could not delete stored object %s after a failed ingest", key)
+
+
+async def first_metadata(requests: AsyncIterator[pb.UploadTakeRequest]) -> pb.TakeUploadMetadata:
+    """The metadata the first message must carry."""
+    first = await anext(requests, None)
+    if first is None or first.WhichOneof("payload") != "metadata":
+        raise faults.invalid("metadata", "the first message of an upload must carry the metadata")
+    return first.metadata
+
+
+async def chunks(requests: AsyncIterator[pb.UploadTakeRequest]) -> AsyncIterator[bytes]:
+    """The file's bytes from the messages after the metadata."""
+    async for request in requests:
+        if request.WhichOneof("payload") == "metadata":
+            raise faults.invalid("metadata", "only the first message may carry the metadata")
+        yield request.chunk
+
+
+async def analyse(path: Path, info: probe.MediaInfo, scratch_dir: Path) -> Analysis:
+    """Silence map and loudness (with audio) and a thumbnail (with video), concurrently."""
+    thumb = scratch_dir / f"thumb-{new_id()}.jpg"
+    steps: dict[str, Any] = {}
+    if info.audio is not None:
+        steps["silence"] = silence.silence_map(path)
+        steps["loudness"] = loudness.measure_loudness(path)
+    if info.video is not None:
+        steps["thumbnail"] = _thumbnail(path, min(THUMBNAIL_AT_S, info.duration_s / 2), thumb)
+    results = await asyncio.gather(*steps.values(), return_exceptions=True)
+    outcome = dict(zip(steps, results, strict=True))
+    for result in results:
+        if isinstance(result, asyncio.CancelledError):
+            raise result
+    failures = [f"{name}: {r}" for name, r in outcome.items() if isinstance(r, BaseException)]
+    for name, result in outcome.items():
+        if isinstance(result, BaseException):
+            log.error("take analysis step %s failed", name, exc_info=result)
+    record: dict[str, Any] = {}
+    if isinstance(outcome.get("silence"), silence.SilenceMap):
+        record["silence"] = outcome["silence"].to_dict()
+    if isinstance(outcome.get("loudness"), loudness.Loudness):
+        record["loudness"] = outcome["loudness"].to_dict()
+    made = outcome.get("thumbnail") is True and thumb.exists()
+    if not made:
+        with contextlib.suppress(OSError):
+            thumb.unlink(missing_ok=True)
+    return Analysis(record, thumb if made else None, "; ".join(failures)[:2000])
+
+
+async def _thumbnail(path: Path, at_s: float, dest: Path) -> bool:
+    """Write a JPEG frame of ``path`` at ``at_s`` to ``dest``; False when it cannot be made."""
+    try:
+        from editbay_common.media import thumbnails  # type: ignore[attr-defined]
+    except ImportError:
+        log.warning("editbay_common.media.thumbnails is not available: take has no thumbnail")
+        return False
+    await thumbnails.thumbnail(path, at_s, dest)
+    return True
+
+
+def _filename(value: str) -> str:
+    name = display_name(value.strip())
+    if not name:
+        raise faults.invalid("metadata.filename", "the file name is required")
+    return name
+
+
+def _request_id(value: str) -> str:
+    if len(value) > MAX_REQUEST_ID_CHARS:
+        raise faults.invalid(
+            "metadata.request_id", f"must be at most {MAX_REQUEST_ID_CHARS} characters"
+        )
+    return value
+
+
+def _numbers(metadata: pb.TakeUploadMetadata, filename: str) -> tuple[int, int | None]:
+    """Scene and take number (None: the next free take number); explicit fields win."""
+    if metadata.scene_number < 0:
+        raise faults.invalid("metadata.scene_number", "must be positive")
+    if metadata.take_number < 0:
+        raise faults.invalid("metadata.take_number", "must be positive")
+    numbers = resolve_numbers(filename, metadata.scene_number, metadata.take_number)
+    if numbers.scene is None:
+        raise faults.invalid(
+            "metadata.scene_number",
+            f"the file name {filename!r} does not say which scene it records (like S02_T03.mp4);"
+            " set scene_number",
+        )
+    return numbers.scene, numbers.take
