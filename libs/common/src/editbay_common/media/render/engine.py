@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -18,7 +19,9 @@ from editbay_common.media.render.presets import Preset
 from editbay_common.media.render.sources import SourceInfo, source_info
 from editbay_common.media.render.text import TextFiles, default_font
 from editbay_common.media.render.timeline import Timeline
-from editbay_common.media.render.verify import verify_output
+from editbay_common.media.render.verify import RenderVerificationError, verify_output
+
+log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[float], Awaitable[None] | None]
 
@@ -108,15 +111,14 @@ async def render(
     try:
         progress = Progress(on_progress, expected)
         if allow_smart and smart.eligible(timeline, preset, infos):
-            await smart.render_smart(timeline, preset, infos, tmp, scratch, progress,
-                                     timeout_s=timeout_s, threads=threads)  # fmt: skip
-            used_smart = True
-        else:
+            used_smart = await _try_smart(timeline, preset, infos, tmp, scratch, progress,
+                                          timeout_s, threads)  # fmt: skip
+        if not used_smart:
             args = await full_args(
                 timeline, preset, infos, tmp, scratch, OutputSpec("mp4", threads)
             )
             await process.run(args, timeout=timeout_s, on_progress=progress.on_block)
-        if verify:
+        if verify and not used_smart:  # the smart path is always verified (it may fall back)
             await verify_output(tmp, expected_duration_s=expected, preset=preset)
         tmp.replace(dest)
         if timeline.captions is not None:
@@ -132,6 +134,33 @@ async def render(
         await asyncio.to_thread(shutil.rmtree, scratch, True)
     return RenderResult(dest, expected, timeline.frame_count(preset.fps), dest.stat().st_size,
                         used_smart)  # fmt: skip
+
+
+async def _try_smart(
+    timeline: Timeline,
+    preset: Preset,
+    infos: dict[Path, SourceInfo],
+    tmp: Path,
+    scratch: Path,
+    progress: Progress,
+    timeout_s: float | None,
+    threads: int | None,
+) -> bool:
+    """Render by the smart path; False (and a clean slate) if it cannot be done exactly."""
+    from editbay_common.media.render import smart
+
+    try:
+        await smart.render_smart(timeline, preset, infos, tmp, scratch, progress,
+                                 timeout_s=timeout_s, threads=threads)  # fmt: skip
+        await verify_output(tmp, expected_duration_s=float(timeline.exact_duration(preset.fps)),
+                            preset=preset)  # fmt: skip
+        return True
+    except (smart.SmartPathUnavailable, RenderVerificationError, process.FFmpegError) as exc:
+        if isinstance(exc, process.FFmpegTimeout):
+            raise
+        log.warning("smart path failed, re-encoding the whole timeline: %s", exc)
+        tmp.unlink(missing_ok=True)
+        return False
 
 
 async def full_args(

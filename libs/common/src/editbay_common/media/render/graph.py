@@ -329,13 +329,14 @@ def build_args(
     return _compile(v, a, preset, dest, spec, frames, progress)
 
 
-def video_codec_args(preset: Preset, threads: int | None) -> dict[str, Any]:
+def video_codec_args(preset: Preset, threads: int | None, cfr: bool = True) -> dict[str, Any]:
+    """x264 settings of a preset; ``cfr=False`` keeps input timestamps (already exact)."""
     params = f"threads={threads}" if threads else None
     args: dict[str, Any] = {
         "c:v": "libx264", "preset": preset.x264_preset, "crf": preset.crf,
         "pix_fmt": "yuv420p", "profile:v": "high", "g": preset.gop_frames,
-        "r": preset.fps, "fps_mode": "cfr",
     }  # fmt: skip
+    args |= {"r": preset.fps, "fps_mode": "cfr"} if cfr else {"fps_mode": "passthrough"}
     if params:
         args["x264-params"] = params
     return args

@@ -1,0 +1,199 @@
+"""Chunked rendering: split a timeline, render the pieces independently, join them losslessly.
+
+Chunk boundaries fall on whole frames and never inside a transition or the final fade, so every
+chunk is an ordinary timeline. Chunks carry H.264 video and uncompressed PCM audio (MOV): the join
+stream-copies the video (concat demuxer) and encodes the concatenated PCM once, so the audio is
+continuous across joins (no AAC priming gaps, no clicks) and loudness is normalised over the whole
+programme rather than per chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from editbay_common.media import process
+from editbay_common.media.render.engine import (
+    Progress,
+    ProgressFn,
+    RenderResult,
+    full_args,
+    load_sources,
+    partial_path,
+)
+from editbay_common.media.render.graph import OutputSpec
+from editbay_common.media.render.presets import Preset
+from editbay_common.media.render.timeline import Segment, Timeline, samples_for_frames
+from editbay_common.media.render.verify import verify_output
+
+
+def _protected(timeline: Timeline, fps: int) -> list[tuple[int, int]]:
+    """Frame ranges a cut may not fall inside: transitions and the final fade."""
+    ranges = []
+    for seg, start in zip(timeline.segments, timeline.segment_starts(fps), strict=True):
+        if seg.transition_in is not None:
+            ranges.append((start, start + seg.transition_in.frames(fps)))
+    total = timeline.frame_count(fps)
+    if timeline.fade_out_s > 0:
+        ranges.append((total - max(1, round(timeline.fade_out_s * fps)), total))
+    return ranges
+
+
+def cut_points(timeline: Timeline, n: int, fps: int) -> list[int]:
+    """Up to ``n - 1`` frame positions that split the timeline into near-equal chunks."""
+    total = timeline.frame_count(fps)
+    cuts: list[int] = []
+    for k in range(1, n):
+        cut = round(k * total / n)
+        for lo, hi in _protected(timeline, fps):
+            if lo < cut < hi:
+                cut = hi
+        if 0 < cut < total and (not cuts or cut > cuts[-1]):
+            cuts.append(cut)
+    return cuts
+
+
+def _window(timeline: Timeline, lo: int, hi: int, fps: int) -> Timeline:
+    """The part of ``timeline`` between output frames ``lo`` and ``hi``."""
+    segments: list[Segment] = []
+    for seg, start in zip(timeline.segments, timeline.segment_starts(fps), strict=True):
+        end = start + seg.frames(fps)
+        if end <= lo or start >= hi:
+            continue
+        a, b = max(start, lo), min(end, hi)
+        in_s = seg.in_s + (a - start) / fps * seg.speed
+        out_s = seg.in_s + (b - start) / fps * seg.speed
+        transition = seg.transition_in if a == start and segments else None
+        if a == start and not segments and seg.transition_in and seg.transition_in.kind == "fade":
+            transition = seg.transition_in
+        segments.append(replace(seg, in_s=in_s, out_s=out_s, transition_in=transition))
+    offset, length = lo / fps, (hi - lo) / fps
+    overlays = tuple(o for o in (ov.shifted(offset, length) for ov in timeline.overlays) if o)
+    music = timeline.music
+    if music is not None:
+        music = replace(music, offset_s=music.offset_s + offset)
+    total = timeline.frame_count(fps)
+    return replace(
+        timeline, segments=tuple(segments), overlays=overlays, music=music,
+        captions_offset_s=timeline.captions_offset_s + offset,
+        fade_out_s=timeline.fade_out_s if hi == total else 0.0,
+    )  # fmt: skip
+
+
+def split_timeline(timeline: Timeline, n: int, *, fps: int = 30) -> list[Timeline]:
+    """Split into at most ``n`` chunks of near-equal length (fewer if transitions force it)."""
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    bounds = [0, *cut_points(timeline, n, fps), timeline.frame_count(fps)]
+    return [_window(timeline, lo, hi, fps) for lo, hi in zip(bounds, bounds[1:], strict=False)]
+
+
+async def render_chunk(
+    chunk: Timeline,
+    preset: Preset,
+    dest: Path,
+    *,
+    threads: int | None = None,
+    timeout_s: float | None = None,
+    on_progress: ProgressFn | None = None,
+) -> Path:
+    """Render one chunk to ``dest`` (MOV: H.264 video, PCM audio, not yet loudness-normalised)."""
+    infos = await load_sources(chunk)
+    scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="chunk-"))
+    tmp = partial_path(dest)
+    try:
+        args = await full_args(chunk, preset, infos, tmp, scratch, OutputSpec("mov-pcm", threads))
+        progress = Progress(on_progress, float(chunk.exact_duration(preset.fps)))
+        await process.run(args, timeout=timeout_s, on_progress=progress.on_block)
+        tmp.replace(dest)
+        await progress.report(1.0)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        await asyncio.to_thread(shutil.rmtree, scratch, True)
+    return dest
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path.resolve()).replace("'", "'\\''") + "'"
+
+
+async def join_chunks(
+    chunk_paths: Sequence[Path],
+    dest: Path,
+    *,
+    preset: Preset,
+    total_frames: int | None = None,
+    normalize_loudness: bool = True,
+    timeout_s: float | None = None,
+) -> Path:
+    """Join rendered chunks into one MP4: video stream-copied, audio encoded once from the PCM.
+
+    (No ``-frames:v`` limit here: FFmpeg would end the file at the last video frame while the
+    interleaved PCM still waits in its buffers, cutting the audio short.)
+    """
+    scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="join-"))
+    tmp = partial_path(dest)
+    try:
+        listing = scratch / "chunks.ffconcat"
+        body = "".join(f"file {_quote(p)}\n" for p in chunk_paths)
+        listing.write_text("ffconcat version 1.0\n" + body)
+        audio = [f"loudnorm=I={preset.loudness_lufs}:TP=-1.5:LRA=11"] if normalize_loudness else []
+        audio += [
+            f"aresample={preset.audio_rate}",
+            "aformat=sample_fmts=fltp:channel_layouts=stereo",
+        ]
+        if total_frames is not None:
+            samples = samples_for_frames(total_frames, preset.fps, preset.audio_rate)
+            audio += [f"apad=whole_len={samples}", f"atrim=end_sample={samples}"]
+        args = [
+            *process.ffmpeg_base_args(), "-protocol_whitelist", process.PROTOCOL_WHITELIST,
+            "-f", "concat", "-safe", "0", "-i", str(listing),
+            "-map", "0:v:0", "-map", "0:a:0", "-c:v", "copy",
+            "-af", ",".join(audio), "-c:a", "aac", "-b:a", preset.audio_bitrate,
+            "-ar", str(preset.audio_rate), "-ac", "2", "-movflags", "+faststart",
+            "-f", "mp4", str(tmp),
+        ]  # fmt: skip
+        await process.run(args, timeout=timeout_s)
+        tmp.replace(dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        await asyncio.to_thread(shutil.rmtree, scratch, True)
+    return dest
+
+
+async def render_chunked(
+    timeline: Timeline,
+    preset: Preset,
+    dest: Path,
+    n: int,
+    *,
+    threads: int | None = None,
+    timeout_s: float | None = None,
+    verify: bool = True,
+) -> RenderResult:
+    """Split, render the chunks concurrently on this machine, join and verify."""
+    chunks = split_timeline(timeline, n, fps=preset.fps)
+    work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="chunks-"))
+    try:
+        paths = [work / f"chunk-{i:03d}.mov" for i in range(len(chunks))]
+        await asyncio.gather(*(
+            render_chunk(c, preset, p, threads=threads, timeout_s=timeout_s)
+            for c, p in zip(chunks, paths, strict=True)
+        ))  # fmt: skip
+        frames = timeline.frame_count(preset.fps)
+        await join_chunks(paths, dest, preset=preset, total_frames=frames,
+                          normalize_loudness=timeline.normalize_loudness, timeout_s=timeout_s)  # fmt: skip
+    finally:
+        await asyncio.to_thread(shutil.rmtree, work, True)
+    expected = float(timeline.exact_duration(preset.fps))
+    if verify:
+        await verify_output(dest, expected_duration_s=expected, preset=preset)
+    return RenderResult(dest, expected, frames, dest.stat().st_size, False)
