@@ -112,14 +112,29 @@ async def open_catalog(
     return Catalog(stub, broker, storage, settings, running), channel
 
 
+CatalogFactory = Callable[..., Awaitable[Catalog]]
+
+
 @pytest.fixture
-async def catalog(tmp_path: Path) -> AsyncIterator[Catalog]:
-    settings = Settings(data_dir=tmp_path / "data")
+async def catalog_factory(tmp_path: Path) -> AsyncIterator[CatalogFactory]:
+    """``await catalog_factory(max_upload_bytes=...)``: a catalog with other settings."""
+    opened: list[tuple[Catalog, grpc.aio.Channel]] = []
     async with InProcessBroker() as broker:
-        storage = LocalStorage(tmp_path / "media")
-        harness, channel = await open_catalog(settings, broker, storage)
+
+        async def make(**overrides: object) -> Catalog:
+            folder = tmp_path / f"catalog{len(opened)}"
+            settings = Settings(data_dir=folder / "data", **overrides)
+            opened.append(await open_catalog(settings, broker, LocalStorage(folder / "media")))
+            return opened[-1][0]
+
         try:
-            yield harness
+            yield make
         finally:
-            await channel.close()
-            await harness.running.stop()
+            for harness, channel in opened:
+                await channel.close()
+                await harness.running.stop()
+
+
+@pytest.fixture
+async def catalog(catalog_factory: CatalogFactory) -> Catalog:
+    return await catalog_factory()

@@ -30,7 +30,7 @@ from editbay_catalog.filenames import content_type, display_name, resolve_number
 from editbay_catalog.resources import EPISODE, parse
 from editbay_catalog.takes import TakeAlreadyExists, TakeSlot, TakeStore
 from editbay_common.ids import new_id, utc_now
-from editbay_common.media import loudness, probe, silence
+from editbay_common.media import loudness, probe, silence, thumbnails
 from editbay_common.media.limits import DEFAULT_LIMITS, MediaLimits, MediaRejected
 from editbay_common.storage import Storage, new_key
 from editbay_common.uploads import ReceivedUpload, UploadTooLarge, receive_chunks
@@ -220,12 +220,7 @@ async def analyse(path: Path, info: probe.MediaInfo, scratch_dir: Path) -> Analy
 
 
 async def _thumbnail(path: Path, at_s: float, dest: Path) -> bool:
-    """Write a JPEG frame of ``path`` at ``at_s`` to ``dest``; False when it cannot be made."""
-    try:
-        from editbay_common.media import thumbnails  # type: ignore[attr-defined]
-    except ImportError:
-        log.warning("editbay_common.media.thumbnails is not available: take has no thumbnail")
-        return False
+    """Write a JPEG frame of ``path`` at ``at_s`` to ``dest``."""
     await thumbnails.thumbnail(path, at_s, dest)
     return True
 
