@@ -222,13 +222,28 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         # Autocommit at the driver level: SQLAlchemy's "begin" hook below emits BEGIN itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable across app crashes in WAL mode
+        _enable_wal(cursor)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+
+
+def _enable_wal(cursor: Any) -> None:
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() == "wal":
+        return
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except Exception as error:
+        # Converting a new file to WAL fails at once (no busy wait) while another connection
+        # holds a lock on it, which here is another connection doing this same conversion.
+        # WAL is stored in the file, so this connection uses it as soon as that one is done.
+        if "locked" not in str(error).lower():
+            raise
+        log.info("another connection is switching the SQLite file to WAL mode")

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from editbay_common.db import Database, sqlite_url_for
-from editbay_common.ids import new_id
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from editbay_common.db import Database, sqlite_url_for
+from editbay_common.ids import new_id
 
 PG_URL = os.environ.get(
     "EDITBAY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from editbay_common.db import Database, is_retryable, sqlite_url_for
-from editbay_common.ids import new_id
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from editbay_common.db import Database, is_retryable, sqlite_url_for
+from editbay_common.ids import new_id
 
 from .conftest import MIGRATIONS_FIXTURE, PG_URL
 

@@ -8,10 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from editbay_common.db import Database, sqlite_url_for
-from editbay_common.migrations import autogenerate_revision, init_migrations, main
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from editbay_common.db import Database, sqlite_url_for
+from editbay_common.migrations import autogenerate_revision, init_migrations, main
 
 from .conftest import MIGRATIONS_FIXTURE, PG_URL
 

@@ -2,6 +2,7 @@
 declared here instead of imported."""
 
 import sqlalchemy as sa
+
 from editbay_common.migrations import run_migrations
 
 metadata = sa.MetaData()
