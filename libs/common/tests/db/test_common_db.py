@@ -221,3 +221,31 @@ async def test_pool_pre_ping_replaces_a_dropped_idle_connection(
         assert await _count_widgets(db) == 1
     finally:
         await db.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sqlstate", ["40001", "40P01"])  # serialization failure, deadlock
+async def test_run_in_transaction_retries_conflicts(pg_schema: str, sqlstate: str) -> None:
+    db = Database(PG_URL, schema=pg_schema)
+    await db.migrate(MIGRATIONS_FIXTURE)
+    calls = 0
+
+    async def conflicted_once(session: AsyncSession) -> str:
+        nonlocal calls
+        calls += 1
+        widget_id = await _insert_widget(session)
+        if calls == 1:
+            # The server reports the conflict exactly as it would for a real one.
+            await session.execute(
+                text(f"DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '{sqlstate}'; END $$")
+            )
+        return widget_id
+
+    try:
+        widget_id = await db.run_in_transaction(conflicted_once)
+        assert calls == 2
+        async with db.transaction() as session:
+            ids = (await session.execute(text("SELECT id FROM widgets"))).scalars().all()
+        assert ids == [widget_id]  # the first attempt's insert was rolled back
+    finally:
+        await db.dispose()
