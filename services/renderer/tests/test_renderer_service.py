@@ -1,0 +1,350 @@
+"""RendererService over a real gRPC socket, with real FFmpeg renders, the worker and the sweeper.
+
+Every unit runs in this process: the API, and workers sharing its database, broker and storage.
+Runs on the embedded defaults (SQLite, in-process broker) and on PostgreSQL + RabbitMQ.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import pytest
+from sqlalchemy import select
+
+from editbay.renderer.v1 import renderer_service_pb2 as pb
+from editbay.renderer.v1 import renderer_service_pb2_grpc as pb_grpc
+from editbay_common.broker import Broker, Delivery, open_broker
+from editbay_common.db import Database
+from editbay_common.errors import error_info
+from editbay_common.media.render import Preset
+from editbay_common.runtime import RunningServer, start_server
+from editbay_common.settings import Settings
+from editbay_common.storage import LocalStorage
+from editbay_renderer.app import build_unit
+from editbay_renderer.models import RenderAttemptRow
+from editbay_renderer.plans import PlanChoice, PlanView
+
+from .conftest import PG_URL, RABBITMQ_URL, PlainPlans, drop_schema, eventually
+
+PARENT = "shows/kitchen/episodes/e1"
+TINY = Preset("tiny-180p", 320, 180, fps=25, crf=30, x264_preset="ultrafast")
+# Slow enough per second of video that a render is still running when the test acts on it.
+SLOW = Preset("slow-360p", 640, 360, fps=25, crf=18, x264_preset="slower")
+# For a job that is stopped once and then rendered in full.
+MEDIUM = Preset("medium-180p", 320, 180, fps=25, crf=23, x264_preset="medium")
+PRESETS = {p.name: p for p in (TINY, SLOW, MEDIUM)}
+State = pb.RenderJob.State
+
+
+@dataclass
+class Stack:
+    """One renderer deployment: shared settings, broker, storage and plans; units on demand."""
+
+    settings: Settings
+    broker: Broker
+    storage: LocalStorage
+    schema: str
+    plans: PlainPlans = field(default_factory=PlainPlans)
+    servers: list[RunningServer] = field(default_factory=list)
+    events: list[Delivery] = field(default_factory=list)
+
+    async def start(self, roles: frozenset[str]) -> RunningServer:
+        unit = await build_unit(
+            self.settings,
+            broker=self.broker,
+            storage=self.storage,
+            roles=roles,
+            schema=self.schema,
+            plans=self.plans,
+            presets=PRESETS,
+        )
+        running = await start_server([unit], port=0, grace_s=self.settings.grace_seconds)
+        self.servers.append(running)
+        return running
+
+    async def stop(self, running: RunningServer) -> None:
+        self.servers.remove(running)
+        await running.stop()
+
+    def approve(self, plan_id: str, choices: list[PlanChoice], state: str = "APPROVED") -> str:
+        name = f"{PARENT}/editPlans/{plan_id}"
+        self.plans.plans[name] = PlanView(name, state, tuple(choices))
+        return name
+
+    def events_for(self, key: str, job: str) -> list[dict]:
+        return [
+            e.payload
+            for e in self.events
+            if e.routing_key == key and e.payload.get("render_job") == job
+        ]
+
+    def database(self) -> Database:
+        return Database(self.settings.database_url_for("renderer"), schema=self.schema)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("embedded", id="sqlite-memory"),
+        pytest.param(
+            "servers", id="postgres-rabbitmq", marks=[pytest.mark.postgres, pytest.mark.rabbitmq]
+        ),
+    ]
+)
+async def stack(
+    request: pytest.FixtureRequest, tmp_path: Path, takes: dict[str, Path]
+) -> AsyncIterator[Stack]:
+    schema = f"renderer_test_{uuid.uuid4().hex[:12]}"
+    common = dict(data_dir=tmp_path / "data", render_lease_seconds=1.5, grace_seconds=10.0)
+    if request.param == "embedded":
+        settings = Settings(**common)
+        broker = open_broker(f"memory://{uuid.uuid4().hex}")
+    else:
+        settings = Settings(database_url=PG_URL, broker_url=RABBITMQ_URL, **common)
+        broker = open_broker(RABBITMQ_URL)
+    await broker.start()
+    if request.param == "servers":
+        await broker.delete_queue("render")  # leftovers of an earlier run
+    storage = LocalStorage(tmp_path / "media")
+    for name, path in takes.items():
+        await storage.put_file(f"takes/{name}.mp4", path)
+    result = Stack(settings, broker, storage, schema)
+    events_queue = f"test.renderer.events.{uuid.uuid4().hex[:8]}"
+
+    async def collect(delivery: Delivery) -> None:
+        result.events.append(delivery)
+
+    await broker.subscribe(events_queue, ["render.*"], collect)
+    try:
+        yield result
+    finally:
+        for running in list(result.servers):
+            await running.stop()
+        await broker.delete_queue(events_queue)
+        if request.param == "servers":
+            await broker.delete_queue("render")
+        await broker.close()
+        if request.param == "servers":
+            await drop_schema(schema)
+
+
+@pytest.fixture
+async def api(stack: Stack) -> AsyncIterator[pb_grpc.RendererServiceStub]:
+    running = await stack.start(frozenset({"api"}))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        yield pb_grpc.RendererServiceStub(channel)
+
+
+async def create(
+    api: pb_grpc.RendererServiceStub, plan: str, preset: str = TINY.name, request_id: str = ""
+) -> pb.RenderJob:
+    return await api.CreateRenderJob(
+        pb.CreateRenderJobRequest(
+            parent=PARENT,
+            render_job=pb.RenderJob(edit_plan=plan, preset=preset),
+            request_id=request_id,
+        ),
+        timeout=30,
+    )
+
+
+async def get(api: pb_grpc.RendererServiceStub, name: str) -> pb.RenderJob:
+    return await api.GetRenderJob(pb.GetRenderJobRequest(name=name), timeout=30)
+
+
+async def reaches(api: pb_grpc.RendererServiceStub, name: str, *states: int) -> pb.RenderJob:
+    found: list[pb.RenderJob] = []
+
+    async def check() -> bool:
+        found[:] = [await get(api, name)]
+        return found[0].state in states
+
+    await eventually(check, within=120)
+    return found[0]
+
+
+def ffmpeg_running_for(job_id: str) -> bool:
+    """True while an FFmpeg process works on this job (its scratch path names the job)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args and args[0].endswith(b"ffmpeg") and any(job_id.encode() in a for a in args):
+            return True
+    return False
+
+
+def probe_duration(path: Path) -> float:
+    import json
+    import subprocess
+
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", str(path)],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return float(json.loads(out)["format"]["duration"])
+
+
+# ---- the happy path ---------------------------------------------------------------------------
+
+
+async def test_render_job_succeeds_with_verified_output(
+    stack: Stack, api: pb_grpc.RendererServiceStub
+) -> None:
+    choices = [  # listed out of scene order: the job renders them in scene order
+        PlanChoice(3, "takes/c.mp4", 1.0, 2.5),
+        PlanChoice(1, "takes/a.mp4", 0.5, 2.0),
+        PlanChoice(2, "takes/long.mp4", 0.0, 12.0),
+    ]
+    expected = sum(c.out_seconds - c.in_seconds for c in choices)
+    plan = stack.approve("p1", choices)
+    job = await create(api, plan)
+    assert job.state == State.QUEUED and job.preset == TINY.name
+    assert job.expected_duration_seconds == pytest.approx(expected)
+    assert job.max_attempts == stack.settings.render_max_attempts
+
+    await stack.start(frozenset({"worker"}))
+    seen: list[pb.RenderJob] = []
+    async for update in api.WatchRenderJob(pb.WatchRenderJobRequest(name=job.name), timeout=120):
+        seen.append(update)
+    final = seen[-1]
+    assert final.state == State.SUCCEEDED, final.failure_reason
+    percents = [u.progress_percent for u in seen]
+    assert percents == sorted(percents) and percents[-1] == 100.0
+
+    out = final.output
+    assert abs(out.duration_seconds - expected) <= 0.1
+    assert (out.width, out.height) == (TINY.width, TINY.height)
+    stored = stack.storage.path_for(out.storage_key)
+    assert out.storage_key.startswith(f"renders/{job.name.rsplit('/', 1)[-1]}/")
+    assert stored.is_file() and stored.stat().st_size == out.size_bytes
+    assert abs(probe_duration(stored) - expected) <= 0.1
+    assert out.uri == stored.as_uri()
+    assert final.attempt_count == 1 and final.end_time.seconds > 0
+
+    await eventually(lambda: stack.events_for("render.succeeded", job.name))
+    [event] = stack.events_for("render.succeeded", job.name)
+    assert event["storage_key"] == out.storage_key and event["episode"] == PARENT
+    assert event["edit_plan"] == plan
+    progress_events = stack.events_for("render.progress", job.name)
+    progress = [e.get("progress_percent", 0.0) for e in progress_events]
+    assert progress and progress == sorted(progress)
+    assert any(0 < p < 100 for p in progress)
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.CancelRenderJob(pb.CancelRenderJobRequest(name=job.name), timeout=30)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_info(caught.value).reason == "JOB_ALREADY_FINISHED"
+
+    listed = await api.ListRenderJobs(
+        pb.ListRenderJobsRequest(parent=PARENT, filter="state = SUCCEEDED"), timeout=30
+    )
+    assert [j.name for j in listed.render_jobs] == [job.name]
+
+
+# ---- failures ---------------------------------------------------------------------------------
+
+
+async def test_missing_source_fails_after_the_attempt_limit(
+    stack: Stack, api: pb_grpc.RendererServiceStub
+) -> None:
+    plan = stack.approve(
+        "p-missing",
+        [PlanChoice(1, "takes/a.mp4", 0.0, 1.0), PlanChoice(2, "takes/gone.mp4", 0.0, 1.0)],
+    )
+    job = await create(api, plan)
+    await stack.start(frozenset({"worker"}))
+    final = await reaches(api, job.name, State.FAILED)
+    assert final.attempt_count == 3 == final.max_attempts
+    assert "source missing in storage: takes/gone.mp4" in final.failure_reason
+    assert not final.HasField("output")
+
+    async def dead_letter_parked() -> bool:
+        dead = await stack.broker.dead_letters("render")
+        return any(d.payload.get("render_job") == job.name for d in dead)
+
+    await eventually(dead_letter_parked)
+    await eventually(lambda: stack.events_for("render.failed", job.name))
+    [failed] = stack.events_for("render.failed", job.name)
+    assert failed["attempts"] == 3 and "takes/gone.mp4" in failed["reason"]
+
+
+# ---- cancellation and shutdown ----------------------------------------------------------------
+
+
+async def running_with_ffmpeg(api: pb_grpc.RendererServiceStub, name: str) -> None:
+    job_id = name.rsplit("/", 1)[-1]
+
+    async def check() -> bool:
+        job = await get(api, name)
+        return job.state == State.RUNNING and ffmpeg_running_for(job_id)
+
+    await eventually(check, within=120)
+
+
+async def test_cancel_running_job_kills_ffmpeg(
+    stack: Stack, api: pb_grpc.RendererServiceStub
+) -> None:
+    plan = stack.approve("p-long", [PlanChoice(1, "takes/long.mp4", 0.0, 40.0)])
+    job = await create(api, plan, preset=SLOW.name)
+    job_id = job.name.rsplit("/", 1)[-1]
+    await stack.start(frozenset({"worker"}))
+    await running_with_ffmpeg(api, job.name)
+
+    cancelled = await api.CancelRenderJob(pb.CancelRenderJobRequest(name=job.name), timeout=30)
+    assert cancelled.state == State.CANCELLED
+    await eventually(lambda: not ffmpeg_running_for(job_id), within=30)
+    # The worker noticed (its attempt ended as cancelled) and left nothing behind.
+    db = stack.database()
+    try:
+
+        async def attempt_closed() -> bool:
+            async with db.transaction() as session:
+                rows = (await session.execute(select(RenderAttemptRow))).scalars().all()
+            return [r.outcome for r in rows if r.job_id == job_id] == ["cancelled"]
+
+        await eventually(attempt_closed)
+    finally:
+        await db.dispose()
+    final = await get(api, job.name)
+    assert final.state == State.CANCELLED and not final.HasField("output")
+    assert not list((stack.storage.root / "renders").glob(f"{job_id}/*"))
+    assert not stack.events_for("render.succeeded", job.name)
+
+
+async def test_worker_shutdown_releases_job_to_another_worker(
+    stack: Stack, api: pb_grpc.RendererServiceStub
+) -> None:
+    plan = stack.approve("p-handover", [PlanChoice(1, "takes/long.mp4", 0.0, 12.0)])
+    job = await create(api, plan, preset=MEDIUM.name)
+    job_id = job.name.rsplit("/", 1)[-1]
+    first = await stack.start(frozenset({"worker"}))
+    await running_with_ffmpeg(api, job.name)
+
+    await stack.stop(first)  # what SIGTERM does: the unit's tasks are cancelled
+    assert not ffmpeg_running_for(job_id)
+    released = await get(api, job.name)
+    assert released.state == State.QUEUED and released.attempt_count == 0
+
+    await stack.start(frozenset({"worker"}))
+    final = await reaches(api, job.name, State.SUCCEEDED)
+    assert final.attempt_count == 1
+    assert abs(final.output.duration_seconds - 12.0) <= 0.1
+    await eventually(lambda: stack.events_for("render.succeeded", job.name))
+    assert len(stack.events_for("render.succeeded", job.name)) == 1
+    db = stack.database()
+    try:
+        async with db.transaction() as session:
+            rows = (await session.execute(select(RenderAttemptRow))).scalars().all()
+    finally:
+        await db.dispose()
+    outcomes = sorted((r.outcome, r.worker) for r in rows if r.job_id == job_id)
+    assert [o for o, _ in outcomes] == ["released", "succeeded"]
+    assert outcomes[0][1] != outcomes[1][1]  # two different workers
