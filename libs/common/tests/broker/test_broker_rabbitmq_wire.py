@@ -112,16 +112,30 @@ async def test_broker_dead_letters_a_message_whose_consumer_keeps_dying(
             connection = await aio_pika.connect(URL)
             channel = await connection.channel()
             queue = await channel.get_queue(name)
-            message = await queue.get(timeout=10)
+            # The previous holder's return reaches the queue asynchronously: wait for it.
+            message = await _get_eventually(queue)
             assert message.message_id == "m-crash"
             await connection.close()  # dies holding it: back to the queue, counted
-        letters: list[Delivery] = await rabbit.dead_letters(name)
+        letters: list[Delivery] = []
+        async with asyncio.timeout(20):
+            while not letters:
+                letters = await rabbit.dead_letters(name)
+                await asyncio.sleep(0.02)
         assert [d.message_id for d in letters] == ["m-crash"]
         assert letters[0].dead_reason == "delivery-limit"
         assert letters[0].delivery_count == 2
         assert await rabbit.queue_depth(name) == 0
     finally:
         await rabbit.delete_queue(name)
+
+
+async def _get_eventually(
+    queue: aio_pika.abc.AbstractQueue,
+) -> aio_pika.abc.AbstractIncomingMessage:
+    async with asyncio.timeout(20):
+        while (message := await queue.get(fail=False)) is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    return message
 
 
 async def test_undecodable_message_is_dead_lettered_not_retried(
