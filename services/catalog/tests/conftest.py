@@ -103,9 +103,14 @@ def footage(tmp_path_factory: pytest.TempPathFactory) -> Footage:
 
 
 async def open_catalog(
-    settings: Settings, broker: Broker, storage: LocalStorage, *, schema: str | None = None
+    settings: Settings,
+    broker: Broker,
+    storage: LocalStorage,
+    *,
+    schema: str | None = None,
+    roles: frozenset[str] = frozenset({"api", "worker"}),
 ) -> tuple[Catalog, grpc.aio.Channel]:
-    unit = await build_unit(settings, broker=broker, storage=storage, schema=schema)
+    unit = await build_unit(settings, broker=broker, storage=storage, schema=schema, roles=roles)
     running = await start_server([unit], port=0, grace_s=2.0)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
     stub = pb_grpc.CatalogServiceStub(channel)
@@ -138,3 +143,9 @@ async def catalog_factory(tmp_path: Path) -> AsyncIterator[CatalogFactory]:
 @pytest.fixture
 async def catalog(catalog_factory: CatalogFactory) -> Catalog:
     return await catalog_factory()
+
+
+@pytest.fixture
+def catalog_opener() -> Callable[..., Awaitable[tuple[Catalog, grpc.aio.Channel]]]:
+    """``open_catalog`` for tests that bring their own settings, broker and storage."""
+    return open_catalog
