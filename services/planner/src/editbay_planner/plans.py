@@ -44,7 +44,6 @@ from editbay_common.ids import new_id, utc_now
 from editbay_common.outbox import add_to_outbox
 from editbay_common.protoconv import to_payload
 from editbay_planner.catalog import CatalogReader
-from editbay_planner.drafts import PlanDraft
 from editbay_planner.facts import EpisodeFacts, SceneFacts, StyleHints, TakeFacts
 from editbay_planner.generator import GenerationFailed, Generator
 from editbay_planner.models import AnsweredRequest, EditPlan, outbox
@@ -267,6 +266,24 @@ class PlanService:
     async def _run(self, plan_id: str, generator: Generator, material: EpisodeMaterial) -> None:
         heartbeat = asyncio.create_task(self._heartbeat(plan_id))
         try:
+            outcome = await self._generate(plan_id, generator, material)
+            await self._finish(plan_id, **outcome)
+        except asyncio.CancelledError:
+            # Shutdown: say so now rather than waiting for the lease to run out.
+            with contextlib.suppress(Exception):
+                await self._finish(plan_id, state=FAILED, failure_reason=INTERRUPTED_REASON)
+            raise
+        except Exception:
+            # The database is gone: the lease runs out and fail_abandoned reports the plan.
+            log.exception("could not record the outcome of plan %s", plan_id)
+        finally:
+            heartbeat.cancel()
+
+    async def _generate(
+        self, plan_id: str, generator: Generator, material: EpisodeMaterial
+    ) -> dict[str, object]:
+        """Run the generator; the plan's final values (PROPOSED with choices, or FAILED)."""
+        try:
             draft = await generator.generate(
                 material.episode,
                 material.scenes,
@@ -274,22 +291,17 @@ class PlanService:
                 material.style,
                 on_progress=lambda percent: self._progress(plan_id, percent),
             )
-        except asyncio.CancelledError:
-            # Shutdown: say so now rather than waiting for the lease to run out.
-            with contextlib.suppress(Exception):
-                await self._finish(plan_id, state=FAILED, failure_reason=INTERRUPTED_REASON)
-            raise
         except GenerationFailed as error:
-            await self._finish(plan_id, state=FAILED, failure_reason=str(error))
+            return {"state": FAILED, "failure_reason": str(error)}
         except Exception:
             log.exception("generator failed on plan %s", plan_id)
-            await self._finish(
-                plan_id, state=FAILED, failure_reason="the generator failed; see the planner log"
-            )
-        else:
-            await self._propose(plan_id, draft)
-        finally:
-            heartbeat.cancel()
+            return {"state": FAILED, "failure_reason": "the generator failed; see the planner log"}
+        return {
+            "state": PROPOSED,
+            "progress_percent": 100,
+            "choices": choices_to_json(draft),
+            "total_duration_s": round(draft.total_duration_s, 3),
+        }
 
     async def _heartbeat(self, plan_id: str) -> None:
         while True:
@@ -315,27 +327,21 @@ class PlanService:
         percent = max(0, min(99, int(percent)))  # 100 comes with PROPOSED
         await self._change(plan_id, progress_percent=percent)
 
-    async def _propose(self, plan_id: str, draft: PlanDraft) -> None:
-        await self._finish(
-            plan_id,
-            state=PROPOSED,
-            progress_percent=100,
-            choices=choices_to_json(draft),
-            total_duration_s=round(draft.total_duration_s, 3),
-        )
-
     async def _finish(self, plan_id: str, **values: object) -> None:
         await self._change(plan_id, lease_owner=None, lease_until=None, **values)
 
     async def _change(self, plan_id: str, **values: object) -> None:
         """Update a plan this process is generating (no-op if it lost the lease)."""
-        async with self.db.transaction() as session:
+
+        async def change(session: AsyncSession) -> None:
             await session.execute(
                 update(EditPlan)
                 .where(*self._mine(plan_id))
                 .values(revision=EditPlan.revision + 1, update_time=utc_now(), **values)
                 .execution_options(synchronize_session=False)
             )
+
+        await self.db.run_in_transaction(change)
         self.changes.notify()
 
     async def fail_abandoned(self) -> int:
