@@ -27,6 +27,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Index,
+    Insert,
     Integer,
     MetaData,
     Row,
@@ -35,6 +36,7 @@ from sqlalchemy import (
     Text,
     delete,
     func,
+    insert,
     select,
     update,
 )
@@ -101,6 +103,32 @@ def _row_class(table: Table) -> type[_OutboxRow]:
     return cls
 
 
+def outbox_values(
+    *,
+    kind: str,
+    target: str,
+    payload: dict[str, Any],
+    headers: dict[str, Any] | None = None,
+    message_id: str | None = None,
+) -> dict[str, Any]:
+    """The column values of a new outbox row, with the current trace context in its headers."""
+    if kind not in KINDS:
+        raise ValueError(f"outbox kind must be one of {KINDS}, got {kind!r}")
+    if not isinstance(payload, dict):
+        raise TypeError("an outbox payload must be a JSON object (dict)")
+    return {
+        "id": message_id or uuid.uuid4().hex,
+        "kind": kind,
+        "target": target,
+        "payload": payload,
+        "headers": inject_context(headers),
+        "created_at": datetime.now(UTC),
+        "sent_at": None,
+        "attempts": 0,
+        "last_error": None,
+    }
+
+
 def add_to_outbox(
     session: AsyncSession,
     table: Table,
@@ -115,23 +143,30 @@ def add_to_outbox(
 
     ``kind`` is ``"event"`` (``target``: routing key) or ``"work"`` (``target``: work queue).
     The current trace context is stored with the row, so the consumer's span joins this trace.
+    Like ``session.add``, this is synchronous: the row is flushed with the session.
     """
-    if kind not in KINDS:
-        raise ValueError(f"outbox kind must be one of {KINDS}, got {kind!r}")
-    if not isinstance(payload, dict):
-        raise TypeError("an outbox payload must be a JSON object (dict)")
-    row = _row_class(table)(
-        id=message_id or uuid.uuid4().hex,
-        kind=kind,
-        target=target,
-        payload=payload,
-        headers=inject_context(headers),
-        created_at=datetime.now(UTC),
-        sent_at=None,
-        attempts=0,
-        last_error=None,
+    values = outbox_values(
+        kind=kind, target=target, payload=payload, headers=headers, message_id=message_id
     )
-    session.add(row)
+    session.add(_row_class(table)(**values))
+
+
+def outbox_insert(
+    table: Table,
+    *,
+    kind: str,
+    target: str,
+    payload: dict[str, Any],
+    headers: dict[str, Any] | None = None,
+    message_id: str | None = None,
+) -> Insert:
+    """The same as :func:`add_to_outbox` for code that works on a Core connection:
+    ``await conn.execute(outbox_insert(table, kind="event", target=..., payload=...))``."""
+    return insert(table).values(
+        outbox_values(
+            kind=kind, target=target, payload=payload, headers=headers, message_id=message_id
+        )
+    )
 
 
 class OutboxRelay:

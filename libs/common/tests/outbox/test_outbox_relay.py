@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import func, insert, select
 
 from editbay_common.broker import BrokerError, Delivery
-from editbay_common.outbox import OutboxRelay, add_to_outbox
+from editbay_common.outbox import OutboxRelay, add_to_outbox, outbox_insert
 
 QUEUE = "render"
 
@@ -295,3 +295,20 @@ async def test_running_relays_on_two_replicas_never_double_send(pg_db, broker, e
     assert broker.calls == len(expected)
     work = [d.message_id for d in await broker.peek(QUEUE, limit=1000)]
     assert len(work) == len(set(work)) == len(expected) // 2
+
+
+async def test_core_insert_joins_the_connection_transaction(db, broker) -> None:
+    await broker.declare_work_queue(QUEUE)
+    relay = OutboxRelay(db.sessions, db.outbox, broker)
+    engine = db.sessions.kw["bind"]
+    with contextlib.suppress(RuntimeError):
+        async with engine.begin() as conn:
+            await conn.execute(
+                outbox_insert(db.outbox, kind="work", target=QUEUE, payload={"n": 0})
+            )
+            raise RuntimeError("rolled back")
+    async with engine.begin() as conn:
+        await conn.execute(outbox_insert(db.outbox, kind="work", target=QUEUE, payload={"n": 1}))
+
+    assert await relay.flush() == 1
+    assert [d.payload for d in await broker.peek(QUEUE)] == [{"n": 1}]
