@@ -273,3 +273,23 @@ async def test_list_takes_filters_orders_and_counts_scenes(catalog, footage, exp
         catalog.stub.GetTake(pb.GetTakeRequest(name=f"{episode}/takes/nope")), Code.NOT_FOUND
     )
     assert info.reason == "TAKE_NOT_FOUND"
+
+
+async def test_concurrent_uploads_of_the_same_take_keep_one(catalog, footage, expect) -> None:
+    """Whether the loser is stopped by the early check or, having stored its file, by the
+    database's unique index, exactly one take remains and only its objects are stored."""
+    episode = await catalog.make_episode()
+    data = footage.path.read_bytes()
+    results = await asyncio.gather(
+        catalog.upload(episode, "S03_T01.mp4", data),
+        catalog.upload(episode, "S03_T01.mp4", data),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if isinstance(r, pb.Take)]
+    losers = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(winners) == 1 and len(losers) == 1
+    assert losers[0].code() == Code.ALREADY_EXISTS
+    take = winners[0]
+    stored = sorted(str(p.relative_to(catalog.storage.root)) for p in catalog.stored_files())
+    assert stored == sorted([take.storage_key, take.analysis.thumbnail_key])
+    assert catalog.scratch_files() == []
