@@ -259,6 +259,21 @@ async def test_approve_twice_is_failed_precondition(planner: Planner) -> None:
     assert info["state"] == "APPROVED"
 
 
+async def test_racing_reviews_have_one_winner(planner: Planner) -> None:
+    plan = await proposed_plan(planner)
+    racing = await asyncio.gather(
+        planner.stub.ApproveEditPlan(pb.ApproveEditPlanRequest(name=plan.name)),
+        planner.stub.RejectEditPlan(pb.RejectEditPlanRequest(name=plan.name, feedback="no")),
+        return_exceptions=True,
+    )
+    winners = [r for r in racing if isinstance(r, pb.EditPlan)]
+    losers = [r for r in racing if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(winners) == 1 and len(losers) == 1
+    assert losers[0].code() == grpc.StatusCode.FAILED_PRECONDITION
+    final = await planner.stub.GetEditPlan(pb.GetEditPlanRequest(name=plan.name))
+    assert final.state == winners[0].state
+
+
 async def test_reject_needs_feedback_and_stores_it(planner: Planner) -> None:
     plan = await proposed_plan(planner)
     info = await expect_error(
@@ -495,8 +510,26 @@ async def test_generate_and_approve_on_postgres_and_rabbitmq(
             grpc.StatusCode.FAILED_PRECONDITION,
         )
         assert info["reason"] == "PLAN_NOT_PROPOSED"
-        second = await proposed_plan(planner)
-        assert second.version == 2
+        # Concurrent requests: versions stay unique, and one of two racing approvals wins.
+        started = await asyncio.gather(*(planner.generate() for _ in range(3)))
+        assert sorted(p.version for p in started) == [2, 3, 4]
+        finals = [(await planner.until_done(p.name))[-1] for p in started]
+        racing = await asyncio.gather(
+            *(
+                planner.stub.ApproveEditPlan(pb.ApproveEditPlanRequest(name=finals[0].name))
+                for _ in range(2)
+            ),
+            return_exceptions=True,
+        )
+        winners = [r for r in racing if isinstance(r, pb.EditPlan)]
+        losers = [r for r in racing if isinstance(r, grpc.aio.AioRpcError)]
+        assert len(winners) == 1 and len(losers) == 1
+        assert losers[0].code() == grpc.StatusCode.FAILED_PRECONDITION
+        await events.wait(2)
+        approved_plans = [
+            from_payload(d.payload, events_pb2.PlanApproved).edit_plan for d in events.deliveries
+        ]
+        assert approved_plans == [plan.name, finals[0].name]
     finally:
         await planner.broker.delete_queue(queue)
         await stop_planner(planner)
