@@ -6,18 +6,29 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from editbay.renderer.v1 import renderer_service_pb2 as pb
+from editbay.renderer.v1 import renderer_service_pb2_grpc as pb_grpc
+from editbay_common.broker import Broker, Delivery, open_broker
 from editbay_common.db import Database, sqlite_url_for
 from editbay_common.ids import new_id
-from editbay_renderer.app import MIGRATIONS_DIR
+from editbay_common.media.render import PRESETS as STANDARD_PRESETS
+from editbay_common.media.render import Preset
+from editbay_common.runtime import RunningServer, start_server
+from editbay_common.settings import Settings
+from editbay_common.storage import LocalStorage
+from editbay_renderer.app import MIGRATIONS_DIR, build_unit
 from editbay_renderer.models import outbox
-from editbay_renderer.plans import PlanView
+from editbay_renderer.plans import PlanChoice, PlanView
 
 PG_URL = os.environ.get(
     "EDITBAY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -104,3 +115,142 @@ def takes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         # long enough that a render is still running when a test cancels it
         "long": make_take(root / "long.mp4", seconds=40, pattern="testsrc2", freq=330),
     }
+
+
+# ---- a renderer deployment in this process ------------------------------------------------
+
+PARENT = "shows/kitchen/episodes/e1"
+TINY = Preset("tiny-180p", 320, 180, fps=25, crf=30, x264_preset="ultrafast")
+# Slow enough per second of video that a render is still running when the test acts on it.
+SLOW = Preset("slow-360p", 640, 360, fps=25, crf=18, x264_preset="slower")
+# For a job that is stopped once and then rendered in full.
+MEDIUM = Preset("medium-180p", 320, 180, fps=25, crf=23, x264_preset="medium")
+# The standard presets too: the default one must be accepted.
+PRESETS = {**STANDARD_PRESETS, **{p.name: p for p in (TINY, SLOW, MEDIUM)}}
+State = pb.RenderJob.State
+
+
+@dataclass
+class Stack:
+    """One renderer deployment: shared settings, broker, storage and plans; units on demand."""
+
+    settings: Settings
+    broker: Broker
+    storage: LocalStorage
+    schema: str
+    plans: PlainPlans = field(default_factory=PlainPlans)
+    servers: list[RunningServer] = field(default_factory=list)
+    events: list[Delivery] = field(default_factory=list)
+
+    async def start(self, roles: frozenset[str]) -> RunningServer:
+        unit = await build_unit(
+            self.settings,
+            broker=self.broker,
+            storage=self.storage,
+            roles=roles,
+            schema=self.schema,
+            plans=self.plans,
+            presets=PRESETS,
+        )
+        running = await start_server([unit], port=0, grace_s=self.settings.grace_seconds)
+        self.servers.append(running)
+        return running
+
+    async def stop(self, running: RunningServer) -> None:
+        self.servers.remove(running)
+        await running.stop()
+
+    def approve(self, plan_id: str, choices: list[PlanChoice], state: str = "APPROVED") -> str:
+        name = f"{PARENT}/editPlans/{plan_id}"
+        self.plans.plans[name] = PlanView(name, state, tuple(choices))
+        return name
+
+    def events_for(self, key: str, job: str) -> list[dict]:
+        return [
+            e.payload
+            for e in self.events
+            if e.routing_key == key and e.payload.get("render_job") == job
+        ]
+
+    def database(self) -> Database:
+        return Database(self.settings.database_url_for("renderer"), schema=self.schema)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("embedded", id="sqlite-memory"),
+        pytest.param(
+            "servers", id="postgres-rabbitmq", marks=[pytest.mark.postgres, pytest.mark.rabbitmq]
+        ),
+    ]
+)
+async def stack(
+    request: pytest.FixtureRequest, tmp_path: Path, takes: dict[str, Path]
+) -> AsyncIterator[Stack]:
+    schema = f"renderer_test_{uuid.uuid4().hex[:12]}"
+    common = dict(data_dir=tmp_path / "data", render_lease_seconds=1.5, grace_seconds=10.0)
+    if request.param == "embedded":
+        settings = Settings(**common)
+        broker = open_broker(f"memory://{uuid.uuid4().hex}")
+    else:
+        settings = Settings(database_url=PG_URL, broker_url=RABBITMQ_URL, **common)
+        broker = open_broker(RABBITMQ_URL)
+    await broker.start()
+    if request.param == "servers":
+        await broker.delete_queue("render")  # leftovers of an earlier run
+    storage = LocalStorage(tmp_path / "media")
+    for name, path in takes.items():
+        await storage.put_file(f"takes/{name}.mp4", path)
+    result = Stack(settings, broker, storage, schema)
+    events_queue = f"test.renderer.events.{uuid.uuid4().hex[:8]}"
+
+    async def collect(delivery: Delivery) -> None:
+        result.events.append(delivery)
+
+    await broker.subscribe(events_queue, ["render.*"], collect)
+    try:
+        yield result
+    finally:
+        for running in list(result.servers):
+            await running.stop()
+        await broker.delete_queue(events_queue)
+        if request.param == "servers":
+            await broker.delete_queue("render")
+        await broker.close()
+        if request.param == "servers":
+            await drop_schema(schema)
+
+
+@pytest.fixture
+async def api(stack: Stack) -> AsyncIterator[pb_grpc.RendererServiceStub]:
+    running = await stack.start(frozenset({"api"}))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        yield pb_grpc.RendererServiceStub(channel)
+
+
+async def create(
+    api: pb_grpc.RendererServiceStub, plan: str, preset: str = TINY.name, request_id: str = ""
+) -> pb.RenderJob:
+    return await api.CreateRenderJob(
+        pb.CreateRenderJobRequest(
+            parent=PARENT,
+            render_job=pb.RenderJob(edit_plan=plan, preset=preset),
+            request_id=request_id,
+        ),
+        timeout=30,
+    )
+
+
+async def get(api: pb_grpc.RendererServiceStub, name: str) -> pb.RenderJob:
+    return await api.GetRenderJob(pb.GetRenderJobRequest(name=name), timeout=30)
+
+
+async def reaches(api: pb_grpc.RendererServiceStub, name: str, *states: int) -> pb.RenderJob:
+    found: list[pb.RenderJob] = []
+
+    async def check() -> bool:
+        found[:] = [await get(api, name)]
+        return found[0].state in states
+
+    await eventually(check, within=120)
+    return found[0]

@@ -6,9 +6,6 @@ Runs on the embedded defaults (SQLite, in-process broker) and on PostgreSQL + Ra
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -17,153 +14,12 @@ from sqlalchemy import select
 
 from editbay.renderer.v1 import renderer_service_pb2 as pb
 from editbay.renderer.v1 import renderer_service_pb2_grpc as pb_grpc
-from editbay_common.broker import Broker, Delivery, open_broker
-from editbay_common.db import Database
 from editbay_common.errors import error_info
-from editbay_common.media.render import Preset
-from editbay_common.runtime import RunningServer, start_server
-from editbay_common.settings import Settings
-from editbay_common.storage import LocalStorage
-from editbay_renderer.app import build_unit
+from editbay_renderer import jobs
 from editbay_renderer.models import RenderAttemptRow
-from editbay_renderer.plans import PlanChoice, PlanView
+from editbay_renderer.plans import PlanChoice
 
-from .conftest import PG_URL, RABBITMQ_URL, PlainPlans, drop_schema, eventually
-
-PARENT = "shows/kitchen/episodes/e1"
-TINY = Preset("tiny-180p", 320, 180, fps=25, crf=30, x264_preset="ultrafast")
-# Slow enough per second of video that a render is still running when the test acts on it.
-SLOW = Preset("slow-360p", 640, 360, fps=25, crf=18, x264_preset="slower")
-# For a job that is stopped once and then rendered in full.
-MEDIUM = Preset("medium-180p", 320, 180, fps=25, crf=23, x264_preset="medium")
-PRESETS = {p.name: p for p in (TINY, SLOW, MEDIUM)}
-State = pb.RenderJob.State
-
-
-@dataclass
-class Stack:
-    """One renderer deployment: shared settings, broker, storage and plans; units on demand."""
-
-    settings: Settings
-    broker: Broker
-    storage: LocalStorage
-    schema: str
-    plans: PlainPlans = field(default_factory=PlainPlans)
-    servers: list[RunningServer] = field(default_factory=list)
-    events: list[Delivery] = field(default_factory=list)
-
-    async def start(self, roles: frozenset[str]) -> RunningServer:
-        unit = await build_unit(
-            self.settings,
-            broker=self.broker,
-            storage=self.storage,
-            roles=roles,
-            schema=self.schema,
-            plans=self.plans,
-            presets=PRESETS,
-        )
-        running = await start_server([unit], port=0, grace_s=self.settings.grace_seconds)
-        self.servers.append(running)
-        return running
-
-    async def stop(self, running: RunningServer) -> None:
-        self.servers.remove(running)
-        await running.stop()
-
-    def approve(self, plan_id: str, choices: list[PlanChoice], state: str = "APPROVED") -> str:
-        name = f"{PARENT}/editPlans/{plan_id}"
-        self.plans.plans[name] = PlanView(name, state, tuple(choices))
-        return name
-
-    def events_for(self, key: str, job: str) -> list[dict]:
-        return [
-            e.payload
-            for e in self.events
-            if e.routing_key == key and e.payload.get("render_job") == job
-        ]
-
-    def database(self) -> Database:
-        return Database(self.settings.database_url_for("renderer"), schema=self.schema)
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("embedded", id="sqlite-memory"),
-        pytest.param(
-            "servers", id="postgres-rabbitmq", marks=[pytest.mark.postgres, pytest.mark.rabbitmq]
-        ),
-    ]
-)
-async def stack(
-    request: pytest.FixtureRequest, tmp_path: Path, takes: dict[str, Path]
-) -> AsyncIterator[Stack]:
-    schema = f"renderer_test_{uuid.uuid4().hex[:12]}"
-    common = dict(data_dir=tmp_path / "data", render_lease_seconds=1.5, grace_seconds=10.0)
-    if request.param == "embedded":
-        settings = Settings(**common)
-        broker = open_broker(f"memory://{uuid.uuid4().hex}")
-    else:
-        settings = Settings(database_url=PG_URL, broker_url=RABBITMQ_URL, **common)
-        broker = open_broker(RABBITMQ_URL)
-    await broker.start()
-    if request.param == "servers":
-        await broker.delete_queue("render")  # leftovers of an earlier run
-    storage = LocalStorage(tmp_path / "media")
-    for name, path in takes.items():
-        await storage.put_file(f"takes/{name}.mp4", path)
-    result = Stack(settings, broker, storage, schema)
-    events_queue = f"test.renderer.events.{uuid.uuid4().hex[:8]}"
-
-    async def collect(delivery: Delivery) -> None:
-        result.events.append(delivery)
-
-    await broker.subscribe(events_queue, ["render.*"], collect)
-    try:
-        yield result
-    finally:
-        for running in list(result.servers):
-            await running.stop()
-        await broker.delete_queue(events_queue)
-        if request.param == "servers":
-            await broker.delete_queue("render")
-        await broker.close()
-        if request.param == "servers":
-            await drop_schema(schema)
-
-
-@pytest.fixture
-async def api(stack: Stack) -> AsyncIterator[pb_grpc.RendererServiceStub]:
-    running = await stack.start(frozenset({"api"}))
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        yield pb_grpc.RendererServiceStub(channel)
-
-
-async def create(
-    api: pb_grpc.RendererServiceStub, plan: str, preset: str = TINY.name, request_id: str = ""
-) -> pb.RenderJob:
-    return await api.CreateRenderJob(
-        pb.CreateRenderJobRequest(
-            parent=PARENT,
-            render_job=pb.RenderJob(edit_plan=plan, preset=preset),
-            request_id=request_id,
-        ),
-        timeout=30,
-    )
-
-
-async def get(api: pb_grpc.RendererServiceStub, name: str) -> pb.RenderJob:
-    return await api.GetRenderJob(pb.GetRenderJobRequest(name=name), timeout=30)
-
-
-async def reaches(api: pb_grpc.RendererServiceStub, name: str, *states: int) -> pb.RenderJob:
-    found: list[pb.RenderJob] = []
-
-    async def check() -> bool:
-        found[:] = [await get(api, name)]
-        return found[0].state in states
-
-    await eventually(check, within=120)
-    return found[0]
+from .conftest import MEDIUM, PARENT, SLOW, TINY, Stack, State, create, eventually, get, reaches
 
 
 def ffmpeg_running_for(job_id: str) -> bool:
@@ -348,3 +204,30 @@ async def test_worker_shutdown_releases_job_to_another_worker(
     outcomes = sorted((r.outcome, r.worker) for r in rows if r.job_id == job_id)
     assert [o for o, _ in outcomes] == ["released", "succeeded"]
     assert outcomes[0][1] != outcomes[1][1]  # two different workers
+
+
+async def test_job_of_a_dead_worker_is_finished_once_by_another(
+    stack: Stack, api: pb_grpc.RendererServiceStub
+) -> None:
+    plan = stack.approve("p-orphan", [PlanChoice(1, "takes/a.mp4", 0.0, 2.0)])
+    job = await create(api, plan)
+    job_id = job.name.rsplit("/", 1)[-1]
+    db = stack.database()
+    try:
+        # A worker claims the job and dies at once: no heartbeat, no release, no completion.
+        dead = await db.run_in_transaction(
+            lambda s: jobs.claim_job(s, job_id, lease_s=1.0, worker="dead-worker")
+        )
+        assert dead is not None
+        await stack.start(frozenset({"worker"}))
+        final = await reaches(api, job.name, State.SUCCEEDED)
+        assert final.attempt_count == 2
+        async with db.transaction() as session:
+            rows = (await session.execute(select(RenderAttemptRow))).scalars().all()
+    finally:
+        await db.dispose()
+    outcomes = {r.worker: r.outcome for r in rows if r.job_id == job_id}
+    assert outcomes.pop("dead-worker") == "lost"
+    assert list(outcomes.values()) == ["succeeded"]
+    await eventually(lambda: stack.events_for("render.succeeded", job.name))
+    assert len(stack.events_for("render.succeeded", job.name)) == 1
