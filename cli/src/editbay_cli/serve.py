@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import uvicorn
+import asyncio
+import contextlib
+import logging
+import signal
 
 from editbay_cli.units import load_build_unit
 from editbay_common.broker import open_broker
@@ -10,6 +13,8 @@ from editbay_common.logs import configure_logging
 from editbay_common.runtime import serve_until_signal
 from editbay_common.settings import Settings
 from editbay_common.storage import Storage, open_storage
+
+log = logging.getLogger(__name__)
 
 
 def storage_for(settings: Settings) -> Storage:
@@ -41,18 +46,27 @@ async def serve_service(service: str, settings: Settings, roles: frozenset[str])
 
 
 async def serve_gateway(settings: Settings) -> int:
-    """Run the HTTP gateway with uvicorn until SIGTERM/SIGINT."""
+    """Run the HTTP gateway until SIGTERM/SIGINT; 0 after a clean shutdown."""
     from editbay_gateway.app import create_app
+    from editbay_gateway.serving import start_http
 
     configure_logging("gateway", settings.log_level)
-    config = uvicorn.Config(
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    running = await start_http(
         create_app(settings),
         host=settings.http_host,
         port=settings.http_port,
-        log_config=None,  # keep the JSON logging configured above
-        access_log=False,
-        lifespan="on",
+        log_level=settings.log_level.lower(),
+        own_logging=False,
     )
-    server = uvicorn.Server(config)
-    await server.serve()
-    return 0 if server.started else 1
+    log.info("gateway serving", extra={"port": running.port})
+    stop_wait = asyncio.create_task(stop.wait())
+    await asyncio.wait({stop_wait, running.task}, return_when=asyncio.FIRST_COMPLETED)
+    stop_wait.cancel()
+    failed = running.task.done()  # the server ended by itself: an error, not a signal
+    await running.stop()
+    return 1 if failed else 0

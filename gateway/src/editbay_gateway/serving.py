@@ -36,13 +36,21 @@ class RunningHttp:
 
 
 async def start_http(
-    app: FastAPI, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
+    app: FastAPI,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    log_level: str = "warning",
+    own_logging: bool = True,
 ) -> RunningHttp:
-    """Serve ``app`` on ``host:port`` (0 picks a free port); return once it accepts requests."""
+    """Serve ``app`` on ``host:port`` (0 picks a free port); return once it accepts requests.
+
+    ``own_logging=False`` leaves the process's logging configuration (JSON logs) untouched."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False)
+    extra = {} if own_logging else {"log_config": None}
+    config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False, **extra)
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="gateway-http")
     while not server.started:
