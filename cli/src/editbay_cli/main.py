@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from editbay_cli.units import ROLE_CHOICES
+from editbay_cli.units import ROLE_CHOICES, ServiceMissing
 from editbay_common.settings import SERVICES, Settings
 
 SERVE_TARGETS = (*SERVICES, "gateway")
@@ -88,7 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_for_serve(args)
         if args.target == "gateway":
             return asyncio.run(serve_gateway(settings))
-        return asyncio.run(serve_service(args.target, settings, ROLE_CHOICES[args.role]))
+        try:
+            return asyncio.run(serve_service(args.target, settings, ROLE_CHOICES[args.role]))
+        except ServiceMissing as error:
+            print(f"editbay: {error}", file=sys.stderr)
+            return 2
     from editbay_cli.demo.command import demo_command
 
     return demo_command(args.data_dir, keep_running=args.keep_running)
