@@ -280,3 +280,18 @@ async def test_progress_needs_the_current_token(db: Database) -> None:
         lambda s: jobs.record_progress(s, job_id, "not-the-token", 99.0)
     )
     assert (await job(db, job_id)).progress_percent == 42.5
+
+
+async def test_replayed_dead_letter_revives_a_failed_job(db: Database) -> None:
+    job_id = await new_job(db, max_attempts=1)
+    attempt = await claim(db, job_id)
+    assert attempt is not None
+    await db.run_in_transaction(lambda s: jobs.fail_attempt(s, job_id, attempt.token, "boom"))
+    assert (await job(db, job_id)).state == jobs.State.FAILED
+    assert await claim(db, job_id) is None  # an ordinary message does not revive it
+    revived = await db.run_in_transaction(
+        lambda s: jobs.claim_job(s, job_id, lease_s=LEASE_S, worker="w", revive_failed=True)
+    )
+    assert revived is not None and revived.attempt == 1
+    row = await job(db, job_id)
+    assert row.state == jobs.State.RUNNING and row.end_time is None

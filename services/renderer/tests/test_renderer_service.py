@@ -231,3 +231,37 @@ async def test_job_of_a_dead_worker_is_finished_once_by_another(
     assert list(outcomes.values()) == ["succeeded"]
     await eventually(lambda: stack.events_for("render.succeeded", job.name))
     assert len(stack.events_for("render.succeeded", job.name)) == 1
+
+
+async def test_replaying_the_dead_letter_renders_a_failed_job_again(
+    stack: Stack, api: pb_grpc.RendererServiceStub
+) -> None:
+    plan = stack.approve("p-late", [PlanChoice(1, "takes/late.mp4", 0.0, 1.0)])
+    job = await create(api, plan)
+    await stack.start(frozenset({"worker"}))
+    failed = await reaches(api, job.name, State.FAILED)
+    assert "takes/late.mp4" in failed.failure_reason
+
+    async def parked() -> bool:
+        dead = await stack.broker.dead_letters("render")
+        return any(d.payload.get("render_job") == job.name for d in dead)
+
+    await eventually(parked)
+    # The operator fixes the cause (the source arrives) and replays the dead letters.
+    await stack.storage.put_file("takes/late.mp4", stack.storage.path_for("takes/b.mp4"))
+    assert await stack.broker.replay_dead_letters("render") >= 1
+    final = await reaches(api, job.name, State.SUCCEEDED)
+    assert final.attempt_count == 1 and abs(final.output.duration_seconds - 1.0) <= 0.1
+
+
+async def test_one_worker_renders_queued_jobs_one_after_another(
+    stack: Stack, api: pb_grpc.RendererServiceStub
+) -> None:
+    plan = stack.approve("p-short", [PlanChoice(1, "takes/c.mp4", 0.0, 1.0)])
+    names = [(await create(api, plan)).name for _ in range(3)]
+    await stack.start(frozenset({"worker"}))  # worker_concurrency = 1
+    for name in names:
+        final = await reaches(api, name, State.SUCCEEDED)
+        assert final.attempt_count == 1
+    assert not await stack.broker.dead_letters("render")
+    assert not any(stack.settings.scratch_dir("renderer").iterdir())  # scratch cleaned

@@ -8,6 +8,7 @@ States::
                                                                     + message in render.dead)
     RUNNING --release (worker shutdown; the attempt is not counted)--> QUEUED (+ a new message)
     QUEUED | RUNNING --cancel--> CANCELLED
+    FAILED --its message replayed from render.dead--> QUEUED, attempts start over --> RUNNING
 
 A claim gives the worker a fresh attempt token and a lease (``lease_expires_at``); the worker
 renews the lease with heartbeats. Every write a worker makes (progress, completion, failure,
@@ -167,14 +168,27 @@ def expected_duration(segments: list[dict[str, Any]]) -> float:
 
 
 async def claim_job(
-    session: AsyncSession, job_id: str, *, lease_s: float, worker: str
+    session: AsyncSession,
+    job_id: str,
+    *,
+    lease_s: float,
+    worker: str,
+    revive_failed: bool = False,
 ) -> Claim | None:
     """Start a new attempt if the job is QUEUED, or RUNNING with an expired lease and attempts
-    left; None otherwise (a duplicate message, a finished job, or another claimer holds it)."""
+    left; None otherwise (a duplicate message, a finished job, or another claimer holds it).
+
+    ``revive_failed``: the message was replayed from ``render.dead`` by an operator, so a FAILED
+    job starts over with a fresh set of attempts (its failure reason stays until one succeeds).
+    """
     row = await _locked(session, job_id, skip_locked=True)
     if row is None:
         return None
     now = utc_now()
+    if revive_failed and row.state == State.FAILED:
+        row.state = State.QUEUED
+        row.attempt_count = 0
+        row.end_time = None
     if row.state == State.RUNNING:
         # A worker died; the sweeper fails the attempt when no attempt is left.
         if not lease_expired(row, now) or row.attempt_count >= row.max_attempts:

@@ -15,6 +15,9 @@ runs as its own task:
 The worker runs at most ``worker_concurrency`` attempts. While full it stops consuming, so no
 message waits unacknowledged behind a long render. On shutdown (the unit task is cancelled) it
 stops consuming, cancels its renders and releases their jobs (back to QUEUED with a new message).
+
+A FAILED job's message waits in ``render.dead``; ``broker.replay_dead_letters("render")`` sends
+it back, and the worker then starts the job over with a fresh set of attempts.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from editbay_common.broker import Broker, Delivery, Reject
+from editbay_common.broker import Broker, Consumer, Delivery, Reject
+from editbay_common.broker.base import DEAD_ROUTING_KEY_HEADER
 from editbay_common.db import Database
 from editbay_common.ids import new_id
 from editbay_common.media.process import FFmpegError
@@ -109,7 +113,7 @@ class RenderWorker:
                 try:
                     await self._full.wait()
                 finally:
-                    await consumer.cancel()
+                    await _stop_consuming(consumer)
         finally:
             await self._shutdown()
 
@@ -130,11 +134,18 @@ class RenderWorker:
         if self._stopping or len(self._attempts) >= self._concurrency:
             # Delivered just before consuming paused. Put it back at the end of the queue as a
             # fresh message rather than holding it unacknowledged behind a long render.
-            await self._broker.enqueue(messages.RENDER_QUEUE, delivery.payload)
+            keep = {k: v for k, v in delivery.headers.items() if k == DEAD_ROUTING_KEY_HEADER}
+            await self._broker.enqueue(messages.RENDER_QUEUE, delivery.payload, headers=keep)
             return
+        # A message replayed from render.dead still names the queue it died in.
+        replayed = DEAD_ROUTING_KEY_HEADER in delivery.headers
         claim = await self._db.run_in_transaction(
             lambda s: jobs.claim_job(
-                s, parsed["render_job"], lease_s=self._lease_s, worker=self.worker_id
+                s,
+                parsed["render_job"],
+                lease_s=self._lease_s,
+                worker=self.worker_id,
+                revive_failed=replayed,
             )
         )
         if claim is None:
@@ -320,6 +331,14 @@ def describe_failure(error: Exception) -> str:
     if isinstance(error, FFmpegError):
         return f"ffmpeg failed: {error}"
     return f"{type(error).__name__}: {error}"
+
+
+async def _stop_consuming(consumer: Consumer) -> None:
+    try:
+        await consumer.cancel()
+    except Exception:
+        # The connection is gone: so is the consumer. Never mask the shutdown in progress.
+        log.warning("could not cancel the render consumer cleanly", exc_info=True)
 
 
 async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
