@@ -10,6 +10,8 @@ programme rather than per chunk.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -32,14 +34,21 @@ from editbay_common.media.render.verify import verify_output
 
 
 def _protected(timeline: Timeline, fps: int) -> list[tuple[int, int]]:
-    """Frame ranges a cut may not fall inside: transitions and the final fade."""
+    """Half-open frame ranges ``[lo, hi)`` a cut may not fall in: transitions, the final fade.
+
+    A crossfade needs both of its sides whole and longer than the overlap, so a cut may not
+    touch it at all; a fade-in may start a chunk but not be split.
+    """
     ranges = []
     for seg, start in zip(timeline.segments, timeline.segment_starts(fps), strict=True):
-        if seg.transition_in is not None:
-            ranges.append((start, start + seg.transition_in.frames(fps)))
+        tr = seg.transition_in
+        if tr is not None and tr.kind == "crossfade":
+            ranges.append((start, start + tr.frames(fps) + 1))
+        elif tr is not None:
+            ranges.append((start + 1, start + tr.frames(fps)))
     total = timeline.frame_count(fps)
     if timeline.fade_out_s > 0:
-        ranges.append((total - max(1, round(timeline.fade_out_s * fps)), total))
+        ranges.append((total - max(1, round(timeline.fade_out_s * fps)) + 1, total))
     return ranges
 
 
@@ -50,7 +59,7 @@ def cut_points(timeline: Timeline, n: int, fps: int) -> list[int]:
     for k in range(1, n):
         cut = round(k * total / n)
         for lo, hi in _protected(timeline, fps):
-            if lo < cut < hi:
+            if lo <= cut < hi:
                 cut = hi
         if 0 < cut < total and (not cuts or cut > cuts[-1]):
             cuts.append(cut)
@@ -89,7 +98,7 @@ def split_timeline(timeline: Timeline, n: int, *, fps: int = 30) -> list[Timelin
     if n < 1:
         raise ValueError("n must be at least 1")
     bounds = [0, *cut_points(timeline, n, fps), timeline.frame_count(fps)]
-    return [_window(timeline, lo, hi, fps) for lo, hi in zip(bounds, bounds[1:], strict=False)]
+    return [_window(timeline, lo, hi, fps) for lo, hi in itertools.pairwise(bounds)]
 
 
 async def render_chunk(
@@ -189,11 +198,14 @@ async def render_chunked(
             for c, p in zip(chunks, paths, strict=True)
         ))  # fmt: skip
         frames = timeline.frame_count(preset.fps)
-        await join_chunks(paths, dest, preset=preset, total_frames=frames,
-                          normalize_loudness=timeline.normalize_loudness, timeout_s=timeout_s)  # fmt: skip
+        await join_chunks(
+            paths, dest, preset=preset, total_frames=frames,
+            normalize_loudness=timeline.normalize_loudness, timeout_s=timeout_s,
+        )  # fmt: skip
     finally:
         await asyncio.to_thread(shutil.rmtree, work, True)
     expected = float(timeline.exact_duration(preset.fps))
     if verify:
         await verify_output(dest, expected_duration_s=expected, preset=preset)
-    return RenderResult(dest, expected, frames, dest.stat().st_size, False)
+    size = await asyncio.to_thread(os.path.getsize, dest)
+    return RenderResult(dest, expected, frames, size, False)

@@ -159,7 +159,7 @@ async def _try_smart(
         if isinstance(exc, process.FFmpegTimeout):
             raise
         log.warning("smart path failed, re-encoding the whole timeline: %s", exc)
-        tmp.unlink(missing_ok=True)
+        await asyncio.to_thread(tmp.unlink, True)
         return False
 
 

@@ -27,6 +27,7 @@ from editbay_common.media.render.timeline import (
     Overlay,
     Segment,
     Timeline,
+    frames_at,
     samples_for_frames,
 )
 
@@ -161,8 +162,11 @@ def _join(timeline: Timeline, pieces: list[_Piece], preset: Preset, with_video: 
     return cur
 
 
-def _between(start: float, end: float) -> str:
-    return f"between(t,{start:.4f},{end:.4f})"
+def _between(start: float, end: float, fps: int) -> str:
+    """Frames from ``start`` up to (not including) ``end``, with half-frame guards so float
+    rounding never decides whether a frame on the boundary is in or out."""
+    lo, hi = frames_at(start, fps), frames_at(end, fps)
+    return f"between(t,{(lo - 0.5) / fps:.6f},{(hi - 0.5) / fps:.6f})"
 
 
 def _overlay_xy(position: str, margin: int) -> tuple[str, str]:
@@ -206,7 +210,7 @@ class _Layers:
     def overlay(self, v: Any, ov: Overlay) -> Any:
         p = self.p
         margin = round(p.height * ov.margin)
-        enable = _between(ov.start_s, ov.end_s)
+        enable = _between(ov.start_s, ov.end_s, p.fps)
         if ov.kind in ("title", "lower_third"):
             return self._text_layer(v, ov, enable, margin)
         assert ov.source is not None
@@ -230,7 +234,8 @@ class _Layers:
             return v.overlay(clip, x=x, y=y, enable=enable, eof_action="pass")
         # split: main picture fitted into the left half, the other source into the right half
         half = _even(p.width / 2)
-        base, side = v.filter_multi_output("split")
+        node = v.filter_multi_output("split")
+        base, side = node[0], node[1]
         left = _fit(side.filter("trim", start=ov.start_s, end=ov.end_s), half, p.height)
         right = _fit(clip, p.width - half, p.height).filter("setpts", f"PTS+{ov.start_s:.6f}/TB")
         both = ffmpeg.filter([left, right], "hstack", inputs=2).filter("format", "yuv420p")
@@ -260,7 +265,7 @@ class _Layers:
         bottom = round(self.p.height * 0.08)
         for cue in cues:
             v = self._drawtext(
-                v, cue.text, _between(cue.start_s, cue.end_s), size, "(w-text_w)/2",
+                v, cue.text, _between(cue.start_s, cue.end_s, self.p.fps), size, "(w-text_w)/2",
                 f"h-text_h-{bottom}", box=1, boxcolor="black@0.5", boxborderw=max(2, size // 4),
                 line_spacing=max(2, size // 5),
             )  # fmt: skip
@@ -279,7 +284,8 @@ def _music(timeline: Timeline, dialogue: Any, preset: Preset, samples: int) -> A
     music = music.filter("volume", f"{bed.gain_db}dB")
     if bed.duck:
         # The dialogue keys a compressor on the music: the bed drops under speech.
-        dialogue, key = dialogue.filter_multi_output("asplit")
+        node = dialogue.filter_multi_output("asplit")
+        dialogue, key = node[0], node[1]
         music = ffmpeg.filter([music, key], "sidechaincompress", threshold=0.015, ratio=10,
                               attack=15, release=350, makeup=1)  # fmt: skip
     return ffmpeg.filter([dialogue, music], "amix", inputs=2, duration="first",
@@ -346,7 +352,7 @@ def _compile(v: Any, a: Any, preset: Preset, dest: Path, spec: OutputSpec, frame
              progress: bool) -> list[str]:  # fmt: skip
     kw: dict[str, Any] = {}
     if spec.kind != "audio":
-        kw |= video_codec_args(preset, spec.threads) | {"frames:v": frames}
+        kw |= video_codec_args(preset, spec.threads)  # the graph already ends on the last frame
     if spec.kind == "mov-pcm":
         kw |= {"c:a": "pcm_s16le", "f": "mov"}
     else:

@@ -144,7 +144,7 @@ async def render_smart(
         process.run(
             build_args(
                 timeline, preset, infos, audio, spec=OutputSpec("audio", threads), progress=False
-            ),  # fmt: skip
+            ),
             timeout=timeout_s,
         )
     )
@@ -168,7 +168,7 @@ async def render_smart(
     join = [
         *process.ffmpeg_base_args(), *WL, "-f", "concat", "-safe", "1",
         "-i", str(scratch / "parts.ffconcat"), *WL, "-i", str(audio),
-        "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-frames:v", str(total),
+        "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
         "-movflags", "+faststart", "-f", "mp4", str(out),
     ]  # fmt: skip
     await process.run(join, timeout=timeout_s)

@@ -1,0 +1,110 @@
+"""The smart path (stream copy between keyframes) and chunked rendering with lossless joins."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from editbay_common.media.render import MusicBed, Overlay, Segment, Timeline, Transition, render
+from editbay_common.media.render.chunks import cut_points, render_chunked, split_timeline
+from editbay_common.media.render.smart import plan_timeline
+from editbay_common.media.render.verify import strict_decode
+
+
+def psnr_per_frame(a: Path, b: Path, tmp: Path) -> list[float]:
+    log = tmp / "psnr.log"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(a), "-i", str(b), "-lavfi",
+                    f"[0:v][1:v]psnr=stats_file={log.name}", "-f", "null", "-"],
+                   check=True, cwd=tmp)  # fmt: skip
+    values = re.findall(r"psnr_avg:(\S+)", log.read_text())
+    return [float("inf") if v == "inf" else float(v) for v in values]
+
+
+def pcm(path: Path) -> np.ndarray:
+    args = ["ffmpeg", "-v", "error", "-i", str(path), "-vn", "-ac", "1", "-f", "s16le", "-ar",
+            "48000", "-"]  # fmt: skip
+    raw = subprocess.run(args, capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.int16).astype(float)
+
+
+async def test_smart_path_copies_whole_gops_and_matches_full_render(footage, small, tmp_path):
+    src = footage["a"]  # 320x180, 30 fps, keyframe every second: eligible for the small preset
+    tl = Timeline((Segment(src, 0.4, 3.3), Segment(footage["b"], 1.1, 3.6), Segment(src, 4.2, 4.5)))
+    parts = await plan_timeline(tl, small)
+    assert any(p.copy for p in parts) and any(not p.copy for p in parts)
+    assert sum(p.frames for p in parts) == tl.frame_count(small.fps)
+    smart = await render(tl, small, tmp_path / "smart.mp4")
+    full = await render(tl, small, tmp_path / "full.mp4", allow_smart=False)
+    assert smart.smart_path and not full.smart_path
+    assert await strict_decode(smart.path) == tl.frame_count(small.fps) == full.frame_count
+    psnr = psnr_per_frame(smart.path, full.path, tmp_path)
+    assert len(psnr) == tl.frame_count(small.fps)
+    # frames next to every cut: segment boundaries and the copy/re-encode joins inside segments
+    cuts, pos = set(), 0
+    for part in parts:
+        cuts.add(pos)
+        pos += part.frames
+    near = sorted({f for c in cuts for f in (c - 1, c, c + 1) if 0 <= f < len(psnr)})
+    assert min(psnr[f] for f in near) >= 35, [(f, psnr[f]) for f in near]
+
+
+async def test_smart_path_declines_edits_it_cannot_copy(footage, small, tmp_path):
+    with_fade = Timeline((Segment(footage["a"], 0.4, 1.3, transition_in=Transition("fade", 0.2)),))
+    other_size = Timeline((Segment(footage["wide43"], 0.4, 1.3),))
+    for i, tl in enumerate((with_fade, other_size)):
+        result = await render(tl, small, tmp_path / f"n{i}.mp4")
+        assert not result.smart_path
+
+
+def test_split_points_avoid_transitions(footage):
+    tl = Timeline((
+        Segment(footage["a"], 0.0, 2.0),
+        Segment(footage["b"], 0.0, 2.0, transition_in=Transition("crossfade", 0.5)),
+        Segment(footage["a"], 2.0, 4.0, transition_in=Transition("fade", 0.5)),
+    ), fade_out_s=0.4)  # fmt: skip
+    total = tl.frame_count(30)
+    for n in (2, 3, 4, 7):
+        chunks = split_timeline(tl, n)
+        assert sum(c.frame_count(30) for c in chunks) == total
+        for cut in cut_points(tl, n, 30):
+            assert not 45 <= cut <= 60 and not 105 < cut < 120 and cut <= total - 12
+    assert len(split_timeline(tl, 1)) == 1
+
+
+async def test_chunked_render_joins_without_reencoding_or_gaps(footage, small, tmp_path, mt):
+    tl = Timeline(
+        (
+            Segment(footage["a"], 0.3, 2.2),
+            Segment(footage["b"], 1.0, 3.0, transition_in=Transition("crossfade", 0.4)),
+            Segment(footage["a"], 3.0, 4.4),
+        ),
+        overlays=(Overlay.title("Chunked", 0.5, 4.0),),
+        music=MusicBed(footage["music"], gain_db=-18),
+    )
+    chunks = split_timeline(tl, 3, fps=small.fps)
+    assert len(chunks) == 3
+    joined = await render_chunked(tl, small, tmp_path / "joined.mp4", 3)
+    single = await render(tl, small, tmp_path / "single.mp4")
+    vj = mt.stream(mt.probe(joined.path), "video")
+    vs = mt.stream(mt.probe(single.path), "video")
+    assert int(vj["nb_frames"]) == int(vs["nb_frames"]) == tl.frame_count(small.fps)
+    assert abs(float(vj["duration"]) - float(vs["duration"])) < 1 / small.fps
+    assert await strict_decode(joined.path) == tl.frame_count(small.fps)
+    # the picture is the same, frame for frame
+    psnr = psnr_per_frame(joined.path, single.path, tmp_path)
+    assert len(psnr) == tl.frame_count(small.fps) and min(psnr) > 33
+    # audio: same length, continuous over the joins (no silent gap), same as the single render
+    a, b = pcm(joined.path), pcm(single.path)
+    assert abs(len(a) - len(b)) <= 1024
+    n = min(len(a), len(b))
+    assert np.corrcoef(a[:n], b[:n])[0, 1] > 0.98
+    for cut in cut_points(tl, 3, small.fps):
+        at = round(cut / small.fps * 48000)
+        window = a[at - 2400 : at + 2400]
+        rms = [np.sqrt(np.mean(window[i : i + 240] ** 2)) for i in range(0, len(window), 240)]
+        assert min(rms) > 0.3 * np.median(rms)
+        jump = np.abs(np.diff(a[at - 48 : at + 48])).max()
+        assert jump < 6 * np.abs(np.diff(a[at - 4800 : at - 2400])).max() + 1
