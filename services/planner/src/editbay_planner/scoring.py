@@ -8,15 +8,20 @@ takes still rank against each other. The criteria:
 1. **Complete speech.** The speech used (see 3) is measured as the sum of its speech intervals
    plus its internal gaps, each gap counted up to ``MAX_PAUSE_S`` (a long pause is not speech).
    It is compared with the scene's expected duration: the words of the scene text (directions in
-   brackets and ``NAME:`` cues removed) at ``WORDS_PER_SECOND``; without text, the median of the
-   scene's takes. Within ``COMPLETENESS_TOLERANCE`` of it counts as complete. A shortfall (the
-   take stops early) costs ``SHORTFALL_WEIGHT`` per unit of missing ratio; an excess (ad-libs,
-   a slow read) costs only ``EXCESS_WEIGHT`` per unit, capped.
+   brackets and ``NAME:`` cues removed) at ``WORDS_PER_SECOND``, calibrated on the takes
+   themselves, since people (and voices) speak at their own pace: the longest take's speech,
+   held between ``CALIBRATION_FLOOR`` of the text estimate and the text estimate. Without text,
+   the median of the scene's takes. Within ``COMPLETENESS_TOLERANCE`` of it counts as complete. A
+   shortfall (the take stops early) costs ``SHORTFALL_WEIGHT`` per unit of missing ratio; an
+   excess (ad-libs, a slow read) costs only ``EXCESS_WEIGHT`` per unit, capped.
 2. **No long pauses.** Every gap between speech intervals longer than ``MAX_PAUSE_S`` costs
    ``PAUSE_WEIGHT`` per second beyond it (capped at ``PAUSE_CAP``).
-3. **False starts.** A first speech burst shorter than ``FALSE_START_MAX_S`` followed by a gap of
-   at least ``FALSE_START_MIN_GAP_S`` before more speech is a false start: it costs
-   ``FALSE_START_PENALTY`` and is trimmed away (the in point moves after it).
+3. **False starts.** A first speech burst shorter than ``FALSE_START_MAX_S``, followed by a gap
+   of at least ``FALSE_START_MIN_GAP_S``, then by a restart at least ``RESTART_RATIO`` times as
+   long (a restart says the burst's words and more), is a false start, unless the burst lasts
+   at least ``FIRST_LINE_SHARE`` of the scene's first sentence (then it is that whole sentence
+   followed by a pause, not a false start). It costs ``FALSE_START_PENALTY`` and is trimmed away
+   (the in point moves after it).
 4. **Sane loudness.** Integrated loudness outside ``LOUDNESS_MIN_LUFS..LOUDNESS_MAX_LUFS`` costs
    ``LOUDNESS_WEIGHT`` per LU outside (capped); clipping (or a true peak above 0 dBTP) costs
    ``CLIPPING_PENALTY``. A take without speech scores 0.
@@ -52,6 +57,9 @@ PAUSE_CAP = 0.6
 FALSE_START_MAX_S = 1.5
 FALSE_START_MIN_GAP_S = 0.4
 FALSE_START_PENALTY = 0.15
+RESTART_RATIO = 1.5
+FIRST_LINE_SHARE = 0.6
+CALIBRATION_FLOOR = 0.7
 LOUDNESS_MIN_LUFS = -30.0
 LOUDNESS_MAX_LUFS = -8.0
 LOUDNESS_WEIGHT = 0.03
@@ -92,6 +100,7 @@ class Assessment:
 
 _BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _CUE = re.compile(r"^\s*[A-Z][A-Z0-9 .'-]*:\s*", re.MULTILINE)
+_SENTENCE_END = re.compile(r"[.!?]+(?:\s+|$)")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['\u2019-][A-Za-z0-9]+)*")  # don't, it's, well-known
 
 
@@ -117,15 +126,32 @@ def clean_speech(take: TakeFacts) -> tuple[Interval, ...]:
     return tuple(s for s in spans if s.end_s > s.start_s)
 
 
-def detect_false_start(speech: Sequence[Interval]) -> Interval | None:
-    """The first burst when it is a false start (short, then a pause, then more speech)."""
+def first_line_s(text: str, words_per_second: float = WORDS_PER_SECOND) -> float | None:
+    """How long the scene's first sentence takes to say; None without text."""
+    cleaned = _CUE.sub(" ", _BRACKETED.sub(" ", text))
+    for sentence in _SENTENCE_END.split(cleaned):
+        words = len(_WORD.findall(sentence))
+        if words:
+            return words / words_per_second
+    return None
+
+
+def detect_false_start(
+    speech: Sequence[Interval], first_line: float | None = None
+) -> Interval | None:
+    """The first burst when it is a false start: short, a pause, then a longer restart, and not
+    as long as the whole first sentence (``first_line``, seconds) would be."""
     if len(speech) < 2:
         return None
     first, second = speech[0], speech[1]
     gap = second.start_s - first.end_s
-    if first.duration_s < FALSE_START_MAX_S and gap >= FALSE_START_MIN_GAP_S:
-        return first
-    return None
+    if first.duration_s >= FALSE_START_MAX_S or gap < FALSE_START_MIN_GAP_S:
+        return None
+    if second.duration_s < RESTART_RATIO * first.duration_s:
+        return None
+    if first_line is not None and first.duration_s >= FIRST_LINE_SHARE * first_line:
+        return None
+    return first
 
 
 def gaps(speech: Sequence[Interval]) -> list[Interval]:
@@ -231,7 +257,11 @@ def loudness_penalties(take: TakeFacts) -> list[Penalty]:
 
 
 def assess_take(
-    take: TakeFacts, reference_s: float | None, *, max_pause_s: float = MAX_PAUSE_S
+    take: TakeFacts,
+    reference_s: float | None,
+    *,
+    max_pause_s: float = MAX_PAUSE_S,
+    first_line: float | None = None,
 ) -> Assessment:
     """Score one take against the scene's expected speech duration ``reference_s``."""
     speech = clean_speech(take)
@@ -239,7 +269,7 @@ def assess_take(
         nothing = Penalty("no_speech", 1.0, "no speech", "had no speech")
         in_s, out_s = trim(take, (), None)
         return Assessment(take, 0.0, (nothing,), in_s, out_s, 0.0, None)
-    false_start = detect_false_start(speech)
+    false_start = detect_false_start(speech, first_line)
     used = speech[1:] if false_start is not None else speech
     spoken = spoken_duration(used, max_pause_s)
     penalties: list[Penalty] = []
@@ -269,19 +299,23 @@ def assess_take(
 def reference_duration(
     scene: SceneFacts, takes: Sequence[TakeFacts], hints: StyleHints | None = None
 ) -> float | None:
-    """The expected speech duration of a scene: from its text, else the median of its takes."""
-    rate = (hints.words_per_second if hints else None) or WORDS_PER_SECOND
-    expected = expected_speech_s(scene.text, rate)
-    if expected is not None:
-        return expected
+    """The expected speech duration of a scene: its text's estimate calibrated on the takes
+    (see the module docstring); without text, the median of its takes."""
+    rate = _rate(hints)
     max_pause = _max_pause(hints)
+    first_line = first_line_s(scene.text, rate)
     measured = []
     for take in takes:
         speech = clean_speech(take)
-        used = speech[1:] if detect_false_start(speech) is not None else speech
+        used = speech[1:] if detect_false_start(speech, first_line) is not None else speech
         if used:
             measured.append(spoken_duration(used, max_pause))
-    return statistics.median(measured) if measured else None
+    expected = expected_speech_s(scene.text, rate)
+    if expected is None:
+        return statistics.median(measured) if measured else None
+    if not measured:
+        return expected
+    return min(expected, max(CALIBRATION_FLOOR * expected, max(measured)))
 
 
 def confidence(best: float, second: float | None) -> float:
@@ -335,7 +369,10 @@ def choose_take(
         raise ValueError(f"scene {scene.number} has no takes")
     reference = reference_duration(scene, takes, hints)
     max_pause = _max_pause(hints)
-    ranked = rank([assess_take(t, reference, max_pause_s=max_pause) for t in takes])
+    first_line = first_line_s(scene.text, _rate(hints))
+    ranked = rank(
+        [assess_take(t, reference, max_pause_s=max_pause, first_line=first_line) for t in takes]
+    )
     best = ranked[0]
     second = ranked[1].score if len(ranked) > 1 else None
     return ChoiceDraft(
@@ -350,6 +387,10 @@ def choose_take(
             CandidateDraft(a.take.name, a.score, tuple(p.text for p in a.penalties)) for a in ranked
         ),
     )
+
+
+def _rate(hints: StyleHints | None) -> float:
+    return (hints.words_per_second if hints else None) or WORDS_PER_SECOND
 
 
 def _max_pause(hints: StyleHints | None) -> float:
