@@ -16,7 +16,7 @@ from editbay_common.media.silence import (
     remove_short_runs,
     silence_map,
 )
-from editbay_common.media.synth import SynthTruth
+from editbay_common.media.synth import SynthTruth, synth_shots
 
 TOLERANCE_S = 0.1
 
@@ -71,6 +71,16 @@ async def test_min_pause_is_configurable(spoken_take: tuple[Path, SynthTruth]) -
         assert found.end_s == pytest.approx(interval.end_s, abs=TOLERANCE_S)
 
 
+async def test_margin_pads_speech_on_both_sides(spoken_take: tuple[Path, SynthTruth]) -> None:
+    path, _ = spoken_take
+    tight = await silence_map(path, margin_s=0.0)
+    padded = await silence_map(path, margin_s=0.05)
+    assert len(tight.speech) == len(padded.speech)
+    for a, b in zip(tight.speech, padded.speech, strict=True):
+        assert b.start_s == pytest.approx(max(0.0, a.start_s - 0.05), abs=1e-6)
+        assert b.end_s == pytest.approx(a.end_s + 0.05, abs=1e-6)
+
+
 async def test_threshold_is_configurable(spoken_take: tuple[Path, SynthTruth]) -> None:
     path, _ = spoken_take
     assert (await silence_map(path, threshold_db=0.0)).speech == []
@@ -96,3 +106,10 @@ def test_run_helpers() -> None:
     assert remove_short_runs(mask, True, 2).tolist() == [0, 1, 1, 0, 0, 0, 0, 0]
     assert remove_short_runs(mask, False, 2, keep_edges=True).tolist() == [0, 1, 1, 0, 0, 0, 1, 0]
     assert pad_runs(mask, 1).tolist() == [1, 1, 1, 1, 0, 1, 1, 1]
+
+
+async def test_video_without_audio_has_no_speech(tmp_path: Path) -> None:
+    path = tmp_path / "mute.mp4"
+    await synth_shots(path, [1.0], size=(64, 36), with_audio=False)
+    result = await silence_map(path)
+    assert result.speech == [] and result.pauses == []
