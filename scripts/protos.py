@@ -20,8 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from google.api import annotations_pb2
 import grpc_tools
+from google.api import annotations_pb2
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,8 +70,10 @@ def check() -> None:
         fresh, committed = Path(tmp) / "editbay", OUT / "editbay"
         stale = _differences(fresh, committed)
     if stale:
-        sys.exit("generated code is stale; run `uv run python scripts/protos.py gen`:\n  "
-                 + "\n  ".join(stale))
+        sys.exit(
+            "generated code is stale; run `uv run python scripts/protos.py gen`:\n  "
+            + "\n  ".join(stale)
+        )
     print("generated code is current")
 
 

@@ -55,7 +55,7 @@ def kill_group(proc: asyncio.subprocess.Process) -> None:
 async def run(
     args: Sequence[str],
     *,
-    timeout: float | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - a limit of FFmpeg's run, reported as FFmpegTimeout
     stdin: bytes | None = None,
     on_progress: ProgressCallback | None = None,
     check: bool = True,
@@ -78,7 +78,8 @@ async def run(
     except TimeoutError:
         kill_group(proc)
         await proc.wait()
-        raise FFmpegTimeout(f"{os.path.basename(args[0])} timed out after {timeout}s", None, "")
+        name = os.path.basename(args[0])
+        raise FFmpegTimeout(f"{name} timed out after {timeout}s", None, "") from None
     except BaseException:
         kill_group(proc)
         with contextlib.suppress(Exception):
