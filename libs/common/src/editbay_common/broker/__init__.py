@@ -1,5 +1,7 @@
 """Messaging: work queues and events over RabbitMQ, or in process in the all-in-one mode."""
 
+from urllib.parse import urlsplit
+
 from editbay_common.broker.base import (
     DEAD_ERROR_HEADER,
     DEAD_LETTER_EXCHANGE,
@@ -16,8 +18,23 @@ from editbay_common.broker.base import (
     Reject,
     UnroutableError,
     dead_letter_queue,
-    open_broker,
 )
+from editbay_common.broker.memory import InProcessBroker
+from editbay_common.broker.rabbitmq import RabbitMQBroker
+
+
+def open_broker(url: str) -> Broker:
+    """``memory://[name]`` -> the process-wide InProcessBroker of that name;
+    ``amqp://`` / ``amqps://`` -> RabbitMQBroker. Not started yet."""
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        return InProcessBroker.shared(urlsplit(url).netloc or "default")
+    if scheme in ("amqp", "amqps"):
+        return RabbitMQBroker(url)
+    raise ValueError(
+        f"unsupported broker URL scheme {scheme!r}: use memory://, amqp:// or amqps://"
+    )
+
 
 __all__ = [
     "DEAD_ERROR_HEADER",
@@ -31,7 +48,9 @@ __all__ = [
     "DeadReason",
     "Delivery",
     "Handler",
+    "InProcessBroker",
     "QueueNotFound",
+    "RabbitMQBroker",
     "Reject",
     "UnroutableError",
     "dead_letter_queue",

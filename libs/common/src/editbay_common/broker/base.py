@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from editbay_common.tracing import consumer_span, mark_current_span_failed
 
@@ -183,23 +182,6 @@ class Broker(ABC):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-
-def open_broker(url: str) -> Broker:
-    """``memory://[name]`` -> the process-wide InProcessBroker of that name;
-    ``amqp://`` / ``amqps://`` -> RabbitMQBroker. Not started yet."""
-    scheme = urlsplit(url).scheme
-    if scheme == "memory":
-        from editbay_common.broker.memory import InProcessBroker
-
-        return InProcessBroker.shared(urlsplit(url).netloc or "default")
-    if scheme in ("amqp", "amqps"):
-        from editbay_common.broker.rabbitmq import RabbitMQBroker
-
-        return RabbitMQBroker(url)
-    raise ValueError(
-        f"unsupported broker URL scheme {scheme!r}: use memory://, amqp:// or amqps://"
-    )
 
 
 # ---- shared by both implementations -------------------------------------------------------
