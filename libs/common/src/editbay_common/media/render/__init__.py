@@ -1,6 +1,12 @@
 """The FFmpeg render engine: timelines, presets, rendering, verification, chunks, smart path."""
 
-from editbay_common.media.render.engine import ProgressFn, RenderResult, render
+from editbay_common.media.render.chunks import (
+    join_chunks,
+    render_chunk,
+    render_chunked,
+    split_timeline,
+)
+from editbay_common.media.render.engine import ProgressFn, RenderInputError, RenderResult, render
 from editbay_common.media.render.presets import PRESETS, Preset, get_preset
 from editbay_common.media.render.timeline import (
     MusicBed,
@@ -18,6 +24,7 @@ __all__ = [
     "Overlay",
     "Preset",
     "ProgressFn",
+    "RenderInputError",
     "RenderResult",
     "RenderVerificationError",
     "Segment",
@@ -25,6 +32,10 @@ __all__ = [
     "Transform",
     "Transition",
     "get_preset",
+    "join_chunks",
     "render",
+    "render_chunk",
+    "render_chunked",
+    "split_timeline",
     "verify_output",
 ]

@@ -112,13 +112,13 @@ async def render(
         progress = Progress(on_progress, expected)
         if allow_smart and smart.eligible(timeline, preset, infos):
             used_smart = await _try_smart(timeline, preset, infos, tmp, scratch, progress,
-                                          timeout_s, threads)  # fmt: skip
+                                          timeout_s, threads, verify)  # fmt: skip
         if not used_smart:
             args = await full_args(
                 timeline, preset, infos, tmp, scratch, OutputSpec("mp4", threads)
             )
             await process.run(args, timeout=timeout_s, on_progress=progress.on_block)
-        if verify and not used_smart:  # the smart path is always verified (it may fall back)
+        if verify and not used_smart:  # the smart path verifies itself (it may fall back)
             await verify_output(tmp, expected_duration_s=expected, preset=preset)
         tmp.replace(dest)
         if timeline.captions is not None:
@@ -145,15 +145,19 @@ async def _try_smart(
     progress: Progress,
     timeout_s: float | None,
     threads: int | None,
+    decode: bool,
 ) -> bool:
-    """Render by the smart path; False (and a clean slate) if it cannot be done exactly."""
+    """Render by the smart path; False (and a clean slate) if it cannot be done exactly.
+
+    Its output is always checked (streams, frame count, duration); with ``decode`` also strictly
+    decoded, so a bad join falls back to the full re-encode instead of failing the render."""
     from editbay_common.media.render import smart
 
     try:
         await smart.render_smart(timeline, preset, infos, tmp, scratch, progress,
                                  timeout_s=timeout_s, threads=threads)  # fmt: skip
-        await verify_output(tmp, expected_duration_s=float(timeline.exact_duration(preset.fps)),
-                            preset=preset)  # fmt: skip
+        expected = float(timeline.exact_duration(preset.fps))
+        await verify_output(tmp, expected_duration_s=expected, preset=preset, decode=decode)
         return True
     except (smart.SmartPathUnavailable, RenderVerificationError, process.FFmpegError) as exc:
         if isinstance(exc, process.FFmpegTimeout):

@@ -13,6 +13,7 @@ and the engine falls back to the full re-encode.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,23 +149,33 @@ async def render_smart(
             timeout=timeout_s,
         )
     )
+    # Parts are short FFmpeg runs: run a few at once (one per core) to hide process start-up.
+    gate = asyncio.Semaphore(max(1, min(4, os.cpu_count() or 1)))
+    done = 0
+
+    async def one(i: int, part: Part) -> None:
+        nonlocal done
+        dest = scratch / f"part-{i:04d}.ts"
+        async with gate:
+            await process.run(_part_args(part, preset, dest, threads), timeout=timeout_s)
+            if part.copy and await count_frames(dest) != part.frames:
+                raise SmartPathUnavailable(f"copied part {i} does not hold {part.frames} frames")
+        done += part.frames
+        await progress.report(0.95 * done / total)
+
+    jobs = [asyncio.ensure_future(one(i, part)) for i, part in enumerate(parts)]
     try:
-        done = 0
+        await asyncio.gather(*jobs)
         lines = ["ffconcat version 1.0"]
         for i, part in enumerate(parts):
-            name = f"part-{i:04d}.ts"
-            await process.run(_part_args(part, preset, scratch / name, threads), timeout=timeout_s)
-            if part.copy and await count_frames(scratch / name) != part.frames:
-                raise SmartPathUnavailable(f"copied part {i} does not hold {part.frames} frames")
-            lines += [f"file {name}", f"duration {part.frames / preset.fps:.6f}"]
-            done += part.frames
-            await progress.report(0.95 * done / total)
+            lines += [f"file part-{i:04d}.ts", f"duration {part.frames / preset.fps:.6f}"]
         (scratch / "parts.ffconcat").write_text("\n".join(lines) + "\n")
         await audio_job
     finally:
-        if not audio_job.done():
-            audio_job.cancel()
-            await asyncio.gather(audio_job, return_exceptions=True)
+        pending = [j for j in (*jobs, audio_job) if not j.done()]
+        for job in pending:
+            job.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
     join = [
         *process.ffmpeg_base_args(), *WL, "-f", "concat", "-safe", "1",
         "-i", str(scratch / "parts.ffconcat"), *WL, "-i", str(audio),
