@@ -76,3 +76,21 @@ def test_frame_differences() -> None:
     frames = np.zeros((3, 2, 2), dtype=np.uint8)
     frames[2] = 255
     assert frame_differences(frames).tolist() == pytest.approx([0.0, 0.0, 255.0])
+
+
+async def test_cut_between_colours_of_equal_brightness(tmp_path) -> None:
+    """Two flat colours with the same brightness (luma) but different hue: a cut all the same."""
+    from editbay_common.media.process import ffmpeg_base_args, run
+
+    path = tmp_path / "colours.mp4"
+    # BT.601 luma of both is about 112: a red-ish and a green-ish grey of equal brightness.
+    await run([
+        *ffmpeg_base_args(),
+        "-f", "lavfi", "-i", "color=c=0xb06060:s=160x90:r=25:d=2",
+        "-f", "lavfi", "-i", "color=c=0x5a7a5a:s=160x90:r=25:d=2",
+        "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0,format=yuv420p",
+        "-c:v", "libx264", "-preset", "veryfast", str(path),
+    ])  # fmt: skip
+    cuts = await detect_shots(path)
+    assert len(cuts) == 1
+    assert abs(cuts[0] - 2.0) <= 2 / 25

@@ -1,10 +1,12 @@
-"""Shot boundary (hard cut) detection on a tiny grey copy of the video.
+"""Shot boundary (hard cut) detection on a tiny copy of the video.
 
-FFmpeg decodes and shrinks every frame to ``analysis_width`` pixels wide, 8-bit grey, and pipes
-raw pixels to us; ``showinfo`` logs each frame's timestamp. The detector is a pure function over
-that array: the mean absolute difference between consecutive frames, compared with a fixed
-floor (``threshold``) and with the differences around it (an adaptive threshold), so motion
-inside a shot, which raises all neighbouring differences together, is not taken for a cut.
+FFmpeg decodes and shrinks every frame to ``analysis_width`` pixels wide, 8-bit YUV 4:2:0, and
+pipes raw pixels to us; ``showinfo`` logs each frame's timestamp. The detector is a pure function
+over those arrays: the mean absolute difference between consecutive frames, summed over the
+brightness plane and the two colour planes (so a cut between two shots of equal brightness but
+different colour is seen too), compared with a fixed floor (``threshold``) and with the
+differences around it (an adaptive threshold), so motion inside a shot, which raises all
+neighbouring differences together, is not taken for a cut.
 
 Deblocking is skipped while decoding (``-skip_loop_filter all``): it only smooths block edges,
 which the downscale removes anyway, and it is a large share of H.264 decoding time.
@@ -41,9 +43,9 @@ async def detect_shots(
     timeout_s: float = 600.0,
 ) -> list[float]:
     """Times (seconds from the first frame) of the first frame of each new shot, ascending."""
-    frames, times = await decode_small_gray(path, analysis_width, timeout_s=timeout_s)
-    indices = cut_frames(frame_differences(frames), times, threshold=threshold,
-                         min_shot_s=min_shot_s)  # fmt: skip
+    planes, times = await decode_small_yuv(path, analysis_width, timeout_s=timeout_s)
+    diffs = sum((frame_differences(plane) for plane in planes), np.zeros(len(times)))
+    indices = cut_frames(diffs, times, threshold=threshold, min_shot_s=min_shot_s)
     return [round(float(times[i]), 6) for i in indices]
 
 
@@ -53,28 +55,32 @@ def shot_lengths(cuts: Sequence[float], duration_s: float) -> list[float]:
     return [round(b - a, 6) for a, b in itertools.pairwise(edges) if b > a]
 
 
-async def decode_small_gray(
+async def decode_small_yuv(
     path: Path, width: int = DEFAULT_ANALYSIS_WIDTH, *, timeout_s: float = 600.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """All frames as a (count, height, width) uint8 array, and their times from the first."""
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """All frames as Y, U and V arrays of shape (count, h, w) and (count, h/2, w/2), uint8, and
+    their times from the first frame."""
+    width = max(2, width // 2 * 2)
     height = max(2, round(width * 9 / 16) // 2 * 2)  # fixed shape: aspect does not matter here
     args = [
         FFMPEG, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
         "-skip_loop_filter", "all",
         *input_args(Path(path)),
         "-map", "0:v:0", "-an", "-sn",
-        "-vf", f"scale={width}:{height}:flags=area,format=gray,showinfo",
+        "-vf", f"scale={width}:{height}:flags=area,format=yuv420p,showinfo",
         "-fps_mode", "passthrough",
         "-f", "rawvideo", "pipe:1",
     ]  # fmt: skip
     result = await run(args, timeout=timeout_s)
-    size = width * height
+    luma, chroma = width * height, (width // 2) * (height // 2)
+    size = luma + 2 * chroma
     count = len(result.stdout) // size
-    frames = np.frombuffer(result.stdout[: count * size], dtype=np.uint8).reshape(
-        count, height, width
-    )
+    frames = np.frombuffer(result.stdout[: count * size], dtype=np.uint8).reshape(count, size)
+    y = frames[:, :luma].reshape(count, height, width)
+    u = frames[:, luma : luma + chroma].reshape(count, height // 2, width // 2)
+    v = frames[:, luma + chroma :].reshape(count, height // 2, width // 2)
     times = _frame_times(result.stderr.decode("utf-8", "replace"), count)
-    return frames, times
+    return (y, u, v), times
 
 
 def _frame_times(log: str, count: int) -> np.ndarray:
