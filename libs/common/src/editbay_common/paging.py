@@ -16,6 +16,9 @@ from editbay_common.errors import invalid_argument
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
+# Tokens are base64 JSON a client can edit; an offset past this is no page we ever handed out,
+# and one past 2**63 would make the database refuse the query (an INTERNAL error).
+MAX_OFFSET = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ def page(
     try:
         data = json.loads(base64.urlsafe_b64decode(page_token.encode()))
         offset = int(data["o"])
-        if data["f"] != fingerprint or offset < 0:
+        if data["f"] != fingerprint or not 0 <= offset <= MAX_OFFSET:
             raise ValueError
     except (ValueError, KeyError, TypeError, json.JSONDecodeError):
         raise invalid_argument(
@@ -82,8 +85,18 @@ def parse_filter(text: str, allowed: set[str], *, domain: str = "editbay.dev") -
                 f"unknown field {field!r}; filterable: {', '.join(sorted(allowed))}",
                 domain=domain,
             )
-        result[field] = json.loads(value) if value.startswith('"') else value
+        result[field] = _unquote(value, domain) if value.startswith('"') else value
     return result
+
+
+def _unquote(value: str, domain: str) -> str:
+    """The text of a double-quoted filter value; JSON escapes (``\\"``, ``\\\\``, ``\\u00e9``)."""
+    try:
+        return str(json.loads(value))
+    except json.JSONDecodeError as error:
+        raise invalid_argument(
+            "filter", f"bad escape in {value}: {error.msg}", domain=domain
+        ) from None
 
 
 def parse_order_by(
