@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,6 +27,9 @@ EDITABLE = ("display_name", "description")
 ORDERABLE = {"create_time", "display_name"}
 DEFAULT_ORDER = "create_time desc"
 TAKE_STATES = {name for name in pb.Take.State.keys() if name != "STATE_UNSPECIFIED"}
+# A scene number as a client writes it: ASCII digits that fit the int32 of the API (str.isdigit
+# also accepts "²" and other Unicode digits, which int() then refuses).
+_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 class CatalogServicer(pb_grpc.CatalogServiceServicer):
@@ -127,9 +131,10 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
 
     async def GetScene(self, request: pb.GetSceneRequest, context: Context) -> pb.Scene:
         ids = parse(request.name, SCENE, "name")
-        if not ids["scene"].isdigit():
-            raise faults.invalid("name", f"scene {ids['scene']!r} is not a scene number")
-        return await self.store.get_scene(ids["show"], ids["episode"], int(ids["scene"]))
+        number = _scene_number(
+            ids["scene"], "name", f"scene {ids['scene']!r} is not a scene number"
+        )
+        return await self.store.get_scene(ids["show"], ids["episode"], number)
 
     async def ListScenes(
         self, request: pb.ListScenesRequest, context: Context
@@ -237,15 +242,20 @@ def _list_query(request: Any, scope: str) -> ListQuery:
     return ListQuery(page, filters, field, descending, request.show_deleted)
 
 
+def _scene_number(text: str, field: str, problem: str) -> int:
+    if not _NUMBER.fullmatch(text):
+        raise faults.invalid(field, problem)
+    return int(text)
+
+
 def _take_filters(text: str) -> dict[str, Any]:
     raw = paging.parse_filter(text, {"scene_number", "state"}, domain=DOMAIN)
     filters: dict[str, Any] = {}
     if "scene_number" in raw:
-        if not raw["scene_number"].isdigit():
-            raise faults.invalid(
-                "filter", f"scene_number must be a number, not {raw['scene_number']!r}"
-            )
-        filters["scene_number"] = int(raw["scene_number"])
+        value = raw["scene_number"]
+        filters["scene_number"] = _scene_number(
+            value, "filter", f"scene_number must be a number, not {value!r}"
+        )
     if "state" in raw:
         if raw["state"] not in TAKE_STATES:
             raise faults.invalid("filter", f"state must be one of {', '.join(sorted(TAKE_STATES))}")
