@@ -376,3 +376,22 @@ async def test_openapi_lists_generated_routes(stack: Stack) -> None:
     assert "multipart/form-data" in upload["requestBody"]["content"]
     assert "/healthz" in doc["paths"]
     assert (await stack.client.get("/docs")).status_code == 200
+
+
+async def test_an_oversized_json_body_is_413_and_never_sent(stack: Stack) -> None:
+    big = {"displayName": "x" * (9 * MiB)}
+    declared = await stack.client.post("/v1/shows", json=big)
+    assert declared.status_code == 413
+    assert declared.json()["error"]["details"][0]["reason"] == "BODY_TOO_LARGE"
+
+    async def body() -> AsyncIterator[bytes]:  # chunked: no Content-Length to refuse early
+        yield b'{"displayName": "'
+        for _ in range(9):
+            yield b"x" * MiB
+        yield b'"}'
+
+    streamed = await stack.client.post(
+        "/v1/shows", content=body(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
+    assert streamed.json()["error"]["details"][0]["domain"] == "gateway.editbay.dev"

@@ -24,6 +24,7 @@ from editbay_gateway.http_errors import (
     rpc_error_details,
     rpc_error_response,
 )
+from editbay_gateway.request_body import read_json_body
 from editbay_gateway.routes import Kind, Route, Router
 from editbay_gateway.sse import MEDIA_TYPE, sse_event
 from editbay_gateway.transcode import build_request
@@ -55,7 +56,7 @@ class Gateway:
         try:
             if route.kind is Kind.CLIENT_STREAM:
                 return await self._upload(route, request, found.path_values)
-            body = await request.body() if route.body else b""
+            body = await read_json_body(request) if route.body else b""
             message = build_request(
                 route, found.path_values, request.query_params.multi_items(), body
             )
