@@ -95,6 +95,30 @@ async def test_request_id_makes_upload_idempotent(training, reference_video):
     assert first.name == again.name
 
 
+async def test_concurrent_uploads_with_one_request_id_make_one_video(training, reference_video):
+    uploads = [
+        training.stub.UploadReferenceVideo(upload_messages(reference_video, request_id="r-2"))
+        for _ in range(3)
+    ]
+    videos = await asyncio.gather(*uploads)
+    assert len({video.name for video in videos}) == 1
+    listed = await training.stub.ListReferenceVideos(
+        pb.ListReferenceVideosRequest(parent="shows/kitchen")
+    )
+    assert [video.name for video in listed.reference_videos] == [videos[0].name]
+    media = [p for p in (training.data_dir.parent / "media").rglob("*") if p.is_file()]
+    assert [p.name for p in media] == [videos[0].storage_key.rsplit("/", 1)[-1]]
+
+
+async def test_an_overlong_request_id_names_the_field(training, reference_video):
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await training.stub.UploadReferenceVideo(
+            upload_messages(reference_video, request_id="r" * 129)
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_info(caught.value).metadata["field"] == "metadata.request_id"
+
+
 @pytest.mark.parametrize(
     ("data", "media_reason"),
     [(b"", "EMPTY_FILE"), (b"\x00\x01garbage" * 500, None), (b"just some text\n" * 50, None)],

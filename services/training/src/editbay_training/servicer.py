@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import grpc
+from sqlalchemy.exc import IntegrityError
 
 from editbay.training.v1 import training_service_pb2 as pb
 from editbay.training.v1 import training_service_pb2_grpc as pb_grpc
@@ -24,6 +25,7 @@ from editbay_training.models import ReferenceVideo, StyleProfile
 from editbay_training.shows import DOMAIN, ShowReader
 
 WATCH_POLL_S = 0.25
+MAX_REQUEST_ID_CHARS = 128  # the column's width
 # Container names from ffprobe to the suffix of the stored object.
 SUFFIXES = {
     "mov,mp4,m4a,3gp,3g2,mj2": ".mp4",
@@ -57,6 +59,12 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
         show = show["show"]
         if not meta.filename:
             raise invalid_argument("metadata.filename", "is required", domain=DOMAIN)
+        if len(meta.request_id) > MAX_REQUEST_ID_CHARS:
+            raise invalid_argument(
+                "metadata.request_id",
+                f"must be at most {MAX_REQUEST_ID_CHARS} characters",
+                domain=DOMAIN,
+            )
         if meta.request_id:
             async with self.db.transaction() as session:
                 existing = await store.find_by_request(session, show, meta.request_id)
@@ -116,6 +124,15 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
         try:
             async with self.db.transaction() as session:
                 store.queue_video(session, row)
+        except IntegrityError:
+            # A concurrent upload with the same request id was recorded first: its result.
+            await self.storage.delete(key)
+            if meta.request_id:
+                async with self.db.transaction() as session:
+                    earlier = await store.find_by_request(session, show, meta.request_id)
+                if earlier is not None:
+                    return earlier
+            raise
         except BaseException:
             await self.storage.delete(key)
             raise
