@@ -49,7 +49,8 @@ class FinalVideoConsumer:
         """Apply ``event``; False if the episode does not exist. A redelivery changes nothing."""
 
         async def apply(session: AsyncSession) -> bool:
-            episode = await session.get(models.Episode, (show_id, episode_id))
+            # Locked: the revision bump must not race an UpdateEpisode (a lost update).
+            episode = await session.get(models.Episode, (show_id, episode_id), with_for_update=True)
             if episode is None:
                 return False
             if (

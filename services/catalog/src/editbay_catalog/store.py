@@ -61,20 +61,23 @@ def check_etag(name: str, given: str, revision: int) -> None:
         raise faults.etag_mismatch(name, given, current)
 
 
-async def live_show(session: AsyncSession, show_id: str) -> models.Show:
-    """The show, or NOT_FOUND if it does not exist or is deleted."""
-    show = await session.get(models.Show, show_id)
+async def live_show(session: AsyncSession, show_id: str, *, lock: bool = False) -> models.Show:
+    """The show, or NOT_FOUND if it does not exist or is deleted. ``lock`` (for a change that
+    checks the etag) holds the row until commit, so two writers with the same etag cannot both
+    pass the check on PostgreSQL; SQLite's single writer needs no lock."""
+    show = await session.get(models.Show, show_id, with_for_update=lock)
     if show is None or show.delete_time is not None:
         raise faults.missing("show", show_name(show_id))
     return show
 
 
 async def find_episode(
-    session: AsyncSession, show_id: str, episode_id: str, *, live: bool
+    session: AsyncSession, show_id: str, episode_id: str, *, live: bool, lock: bool = False
 ) -> models.Episode:
-    """The episode of a live show; NOT_FOUND if missing (or deleted, when ``live``)."""
+    """The episode of a live show; NOT_FOUND if missing (or deleted, when ``live``). ``lock``
+    as in ``live_show``, on the episode's row."""
     await live_show(session, show_id)
-    episode = await session.get(models.Episode, (show_id, episode_id))
+    episode = await session.get(models.Episode, (show_id, episode_id), with_for_update=lock)
     if episode is None or (live and episode.delete_time is not None):
         raise faults.missing("episode", episode_name(show_id, episode_id))
     return episode
@@ -151,7 +154,7 @@ class CatalogStore:
 
     async def update_show(self, show_id: str, changes: dict[str, str], given_etag: str) -> pb.Show:
         async def update(session: AsyncSession) -> pb.Show:
-            show = await live_show(session, show_id)
+            show = await live_show(session, show_id, lock=True)
             check_etag(show_name(show_id), given_etag, show.revision)
             _apply(show, changes)
             return show_proto(show)
@@ -160,7 +163,7 @@ class CatalogStore:
 
     async def delete_show(self, show_id: str, given_etag: str) -> pb.Show:
         async def delete(session: AsyncSession) -> pb.Show:
-            show = await live_show(session, show_id)
+            show = await live_show(session, show_id, lock=True)
             check_etag(show_name(show_id), given_etag, show.revision)
             now = utc_now()
             _bump(show, now)
@@ -171,7 +174,7 @@ class CatalogStore:
 
     async def undelete_show(self, show_id: str) -> pb.Show:
         async def undelete(session: AsyncSession) -> pb.Show:
-            show = await session.get(models.Show, show_id)
+            show = await session.get(models.Show, show_id, with_for_update=True)
             if show is None:
                 raise faults.missing("show", show_name(show_id))
             if show.delete_time is None:
@@ -248,7 +251,7 @@ class CatalogStore:
         self, show_id: str, episode_id: str, changes: dict[str, str], given_etag: str
     ) -> pb.Episode:
         async def update(session: AsyncSession) -> pb.Episode:
-            episode = await find_episode(session, show_id, episode_id, live=True)
+            episode = await find_episode(session, show_id, episode_id, live=True, lock=True)
             check_etag(episode_name(show_id, episode_id), given_etag, episode.revision)
             _apply(episode, changes)
             return episode_proto(episode)
@@ -257,7 +260,7 @@ class CatalogStore:
 
     async def delete_episode(self, show_id: str, episode_id: str, given_etag: str) -> pb.Episode:
         async def delete(session: AsyncSession) -> pb.Episode:
-            episode = await find_episode(session, show_id, episode_id, live=True)
+            episode = await find_episode(session, show_id, episode_id, live=True, lock=True)
             check_etag(episode_name(show_id, episode_id), given_etag, episode.revision)
             now = utc_now()
             _bump(episode, now)
@@ -290,7 +293,7 @@ class CatalogStore:
 
         async def update(session: AsyncSession) -> pb.Script:
             await find_episode(session, show_id, episode_id, live=True)
-            script = await session.get(models.Script, (show_id, episode_id))
+            script = await session.get(models.Script, (show_id, episode_id), with_for_update=True)
             if script is None:
                 raise RuntimeError(f"episode {show_id}/{episode_id} has no script row")
             check_etag(f"{episode_name(show_id, episode_id)}/script", given_etag, script.revision)
