@@ -27,7 +27,8 @@ from typing import Any
 from editbay.catalog.v1 import catalog_service_pb2 as pb
 from editbay_catalog import faults, models
 from editbay_catalog.filenames import content_type, display_name, resolve_numbers, stored_suffix
-from editbay_catalog.resources import EPISODE, parse
+from editbay_catalog.resources import EPISODE, episode_name, parse
+from editbay_catalog.store import request_id_reused
 from editbay_catalog.takes import TakeAlreadyExists, TakeSlot, TakeStore
 from editbay_common.ids import new_id, utc_now
 from editbay_common.media import loudness, probe, silence, thumbnails
@@ -73,6 +74,7 @@ class Ingest:
         request_id = _request_id(metadata.request_id)
         earlier = await self.takes.by_request_id(request_id)
         if earlier is not None:
+            _check_same_parent(earlier, metadata.parent)
             return earlier  # a retried upload: the first result, without reading the bytes
         scene, take = _numbers(metadata, filename)
         slot = await self.takes.reserve(ids["show"], ids["episode"], scene, take)
@@ -155,6 +157,7 @@ class Ingest:
         except TakeAlreadyExists:
             earlier = await self.takes.by_request_id(request_id)
             if earlier is not None:
+                _check_same_parent(earlier, episode_name(row.show_id, row.episode_id))
                 return earlier
             # Lost the race for the numbers: report the take that won, as ``reserve`` would.
             await self.takes.reserve(row.show_id, row.episode_id, row.scene_number, row.take_number)
@@ -223,6 +226,13 @@ async def _thumbnail(path: Path, at_s: float, dest: Path) -> bool:
     """Write a JPEG frame of ``path`` at ``at_s`` to ``dest``."""
     await thumbnails.thumbnail(path, at_s, dest)
     return True
+
+
+def _check_same_parent(earlier: pb.Take, parent: str) -> None:
+    """A request id names one upload: reused for another episode, it is a client's mistake."""
+    if not earlier.name.startswith(f"{parent}/takes/"):
+        episode = earlier.name.rsplit("/takes/", 1)[0]
+        raise request_id_reused("metadata.request_id", episode)
 
 
 def _filename(value: str) -> str:

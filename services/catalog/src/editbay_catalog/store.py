@@ -83,6 +83,16 @@ async def find_episode(
     return episode
 
 
+def request_id_reused(field: str, target: str) -> Exception:
+    """INVALID_ARGUMENT: a request id repeated for another parent is a new request, not a retry
+    (answering with the first result would hand back another show's resource)."""
+    return faults.invalid(
+        field,
+        f"was already used for a request on {target}; use a new id for a new request",
+        reason="REQUEST_ID_REUSED",
+    )
+
+
 class CatalogStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -198,6 +208,8 @@ class CatalogStore:
                     select(models.Episode).where(models.Episode.request_id == request_id)
                 )
                 if first is not None:
+                    if first.show_id != show_id:
+                        raise request_id_reused("request_id", show_name(first.show_id))
                     return episode_proto(first)
             await live_show(session, show_id)
             if await session.get(models.Episode, (show_id, episode_id)) is not None:
