@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from editbay_cli.main import build_parser, settings_for_serve
+from editbay_cli.main import build_parser, main, settings_for_serve
 from editbay_cli.units import ROLE_CHOICES, ServiceMissing, load_build_unit
 
 
@@ -68,3 +68,15 @@ def test_unknown_service_is_refused_by_the_loader() -> None:
         load_build_unit("gateway")
     assert callable(load_build_unit("catalog"))
     assert issubclass(ServiceMissing, RuntimeError)
+
+
+def test_a_bad_setting_is_a_clear_message_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EDITBAY_GRPC_PORT", "abc")
+    monkeypatch.setenv("EDITBAY_LOG_LEVEL", "LOUD")
+    assert main(["serve", "catalog"]) == 2
+    err = capsys.readouterr().err
+    assert "EDITBAY_GRPC_PORT='abc'" in err
+    assert "EDITBAY_LOG_LEVEL='LOUD'" in err
+    assert "Traceback" not in err

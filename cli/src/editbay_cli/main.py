@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from editbay_cli.units import ROLE_CHOICES, ServiceMissing
 from editbay_common.settings import SERVICES, Settings
 
@@ -81,12 +83,25 @@ def settings_for_serve(args: argparse.Namespace) -> Settings:
     return settings.model_copy(update=changes)
 
 
+def describe_bad_settings(error: ValidationError) -> str:
+    """One line per bad EDITBAY_* variable, naming it, what is wrong and the value it had."""
+    lines = []
+    for problem in error.errors():
+        variable = "EDITBAY_" + "_".join(str(part) for part in problem["loc"]).upper()
+        lines.append(f"{variable}={problem.get('input')!r}: {problem['msg']}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         from editbay_cli.serve import serve_gateway, serve_service
 
-        settings = settings_for_serve(args)
+        try:
+            settings = settings_for_serve(args)
+        except ValidationError as error:
+            print(f"editbay: bad settings:\n{describe_bad_settings(error)}", file=sys.stderr)
+            return 2
         if args.target == "gateway":
             return asyncio.run(serve_gateway(settings))
         try:
