@@ -178,6 +178,21 @@ async def test_failed_analysis_is_retried_then_failed_and_dead_lettered(training
     assert [d.payload["reference_video"] for d in dead] == [video.name]
 
 
+@pytest.mark.parametrize(
+    "payload", [{"reference_video": 5}, {"reference_video": "nope"}, {"unknown": {"x": 1}}]
+)
+async def test_a_malformed_training_message_is_dead_lettered_at_once(training, payload):
+    await training.broker.enqueue("training", payload)
+    for _ in range(100):
+        dead = await training.broker.dead_letters("training")
+        if dead:
+            break
+        await asyncio.sleep(0.05)
+    [letter] = dead
+    assert (letter.dead_reason, letter.delivery_count) == ("rejected", 1)
+    assert "malformed" in letter.error
+
+
 @pytest.mark.postgres
 @pytest.mark.rabbitmq
 async def test_on_postgres_and_rabbitmq(tmp_path, reference_video, pg_schema):

@@ -38,13 +38,14 @@ class TrainingWorker:
             await consumer.cancel()
 
     async def handle(self, delivery: Delivery) -> None:
-        message = from_payload(delivery.payload, events_pb2.ReferenceVideoQueued)
         try:
+            message = from_payload(delivery.payload, events_pb2.ReferenceVideoQueued)
             ids = names.parse(
                 message.reference_video, "shows/{show}/referenceVideos/{reference_video}"
             )
         except Exception as error:
-            raise Reject(f"malformed reference video name: {error}") from None
+            # A message that can never be handled: dead-letter it now rather than retry it.
+            raise Reject(f"malformed training message: {error}") from None
         video = await self._start(ids["show"], ids["reference_video"])
         if video is None:
             return  # unknown, or already finished: a duplicate delivery
