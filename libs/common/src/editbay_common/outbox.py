@@ -6,6 +6,8 @@ table in the same transaction as its state change (:func:`add_to_outbox`); a rel
 So nothing rolled back is ever sent, and nothing committed is lost: if the broker is down, the
 rows wait. Delivery is at least once (a crash between the confirm and the commit that marks the
 row sends it again); messages carry their row id as ``message_id`` so consumers can drop repeats.
+A running relay also deletes rows sent longer ago than its retention (a week by default), so the
+table does not grow for ever.
 
 On PostgreSQL the relay claims rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` and marks them in
 the same transaction, so several relays (one per replica) never send a row twice. SQLite (the
@@ -53,6 +55,8 @@ KIND_WORK = "work"  # target is a work queue
 KINDS = (KIND_EVENT, KIND_WORK)
 MAX_ERROR_CHARS = 2_000
 MAX_BACKOFF_S = 30.0
+SENT_RETENTION = timedelta(days=7)  # sent rows are kept this long, for inspection
+PURGE_INTERVAL_S = 3600.0
 
 
 def outbox_table(metadata: MetaData, name: str = "outbox") -> Table:
@@ -180,12 +184,17 @@ class OutboxRelay:
         *,
         poll_interval_s: float = 0.5,
         batch_size: int = 100,
+        sent_retention: timedelta = SENT_RETENTION,
+        purge_interval_s: float = PURGE_INTERVAL_S,
     ) -> None:
         self._sessions = sessions
         self._table = table
         self._broker = broker
         self._poll_interval_s = poll_interval_s
         self._batch_size = batch_size
+        self._sent_retention = sent_retention
+        self._purge_interval_s = purge_interval_s
+        self._next_purge = 0.0  # loop time; the first pass purges
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -206,7 +215,21 @@ class OutboxRelay:
                 await self._sleep(delay)
                 delay = min(max(delay, 0.1) * 2, MAX_BACKOFF_S)
                 continue
+            await self._purge_when_due()
             await self._sleep(self._poll_interval_s, wakeable=True)
+
+    async def _purge_when_due(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now < self._next_purge:
+            return
+        self._next_purge = now + self._purge_interval_s
+        try:
+            purged = await self.purge_sent(self._sent_retention)
+        except Exception:
+            log.warning("outbox relay: could not purge sent rows", exc_info=True)
+            return
+        if purged:
+            log.info("outbox relay: purged %d sent rows", purged)
 
     async def _sleep(self, seconds: float, *, wakeable: bool = False) -> None:
         if not wakeable:

@@ -312,3 +312,30 @@ async def test_core_insert_joins_the_connection_transaction(db, broker) -> None:
 
     assert await relay.flush() == 1
     assert [d.payload for d in await broker.peek(QUEUE)] == [{"n": 1}]
+
+
+async def test_a_running_relay_purges_old_sent_rows(db, broker, eventually) -> None:
+    await broker.declare_work_queue(QUEUE)
+    relay = OutboxRelay(
+        db.sessions,
+        db.outbox,
+        broker,
+        poll_interval_s=0.01,
+        sent_retention=timedelta(seconds=-1),  # everything sent is old enough
+        purge_interval_s=0.0,
+    )
+    async with db.sessions() as session, session.begin():
+        add_to_outbox(session, db.outbox, kind="work", target=QUEUE, payload={"sent": True})
+        add_to_outbox(session, db.outbox, kind="work", target="missing", payload={"sent": False})
+    task = asyncio.create_task(relay.run())
+
+    async def only_the_pending_row_is_left() -> bool:
+        return [row["target"] for row in await _rows(db)] == ["missing"]
+
+    try:
+        await eventually(only_the_pending_row_is_left)
+        assert await broker.queue_depth(QUEUE) == 1
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
