@@ -61,9 +61,10 @@ class Settings(BaseSettings):
         """The database URL one service uses: its own SQLite file, or the shared server."""
         if self.database_url:
             return self.database_url
-        folder = self.data_dir.resolve()
-        folder.mkdir(parents=True, exist_ok=True)
-        return f"sqlite+aiosqlite:///{folder / f'{service}.db'}"
+        # Imported here: the gateway reads settings but has no database.
+        from editbay_common.db import sqlite_url_for
+
+        return sqlite_url_for(self.data_dir, service)
 
     def storage_url_resolved(self) -> str:
         if self.storage_url:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from editbay_common.db import Database, is_retryable, sqlite_url_for
 from editbay_common.ids import new_id
+from editbay_common.settings import Settings
 
 from .conftest import MIGRATIONS_FIXTURE, PG_URL
 
@@ -72,6 +73,15 @@ def test_sqlite_url_for_creates_the_data_dir(tmp_path: Path) -> None:
     assert url == f"sqlite+aiosqlite:///{data_dir.resolve() / 'catalog.db'}"
     with pytest.raises(ValueError):
         sqlite_url_for(data_dir, "../evil")
+
+
+def test_settings_use_one_sqlite_file_per_service_or_the_shared_url(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    assert settings.database_url_for("planner") == sqlite_url_for(tmp_path / "data", "planner")
+    with pytest.raises(ValueError):
+        settings.database_url_for("../evil")
+    shared = Settings(data_dir=tmp_path / "data", database_url=PG_URL)
+    assert shared.database_url_for("planner") == PG_URL
 
 
 def test_rejects_bad_schema_and_unknown_backends(tmp_path: Path) -> None:
