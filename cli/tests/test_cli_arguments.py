@@ -80,3 +80,26 @@ def test_a_bad_setting_is_a_clear_message_and_exit_2(
     assert "EDITBAY_GRPC_PORT='abc'" in err
     assert "EDITBAY_LOG_LEVEL='LOUD'" in err
     assert "Traceback" not in err
+
+
+def test_an_unreachable_broker_is_a_clear_message_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("EDITBAY_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EDITBAY_BROKER_URL", "amqp://guest:s3cret@127.0.0.1:1/")
+    assert main(["serve", "catalog"]) == 1
+    err = capsys.readouterr().err
+    assert "catalog did not start: cannot connect to the broker at" in err
+    assert "amqp://guest:***@127.0.0.1:1/" in err
+    assert "s3cret" not in err and "Traceback" not in err
+
+
+def test_an_unreachable_database_is_a_clear_message_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("EDITBAY_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EDITBAY_DATABASE_URL", "postgresql+asyncpg://u:s3cret@127.0.0.1:1/x")
+    assert main(["serve", "planner"]) == 1
+    err = capsys.readouterr().err
+    assert "planner did not start: cannot open the database at" in err
+    assert "s3cret" not in err and "Traceback" not in err

@@ -95,7 +95,7 @@ def describe_bad_settings(error: ValidationError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
-        from editbay_cli.serve import serve_gateway, serve_service
+        from editbay_cli.serve import StartupError, serve_gateway, serve_service
 
         try:
             settings = settings_for_serve(args)
@@ -109,6 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ServiceMissing as error:
             print(f"editbay: {error}", file=sys.stderr)
             return 2
+        except StartupError as error:
+            print(f"editbay: {args.target} did not start: {error}", file=sys.stderr)
+            return 1
     from editbay_cli.demo.command import demo_command
 
     return demo_command(args.data_dir, keep_running=args.keep_running)

@@ -6,6 +6,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy.exc import DBAPIError
 
 from editbay_cli.units import load_build_unit
 from editbay_common.broker import open_broker
@@ -15,6 +18,19 @@ from editbay_common.settings import Settings
 from editbay_common.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
+
+
+class StartupError(RuntimeError):
+    """A service could not start because something it needs is unreachable."""
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password, fit for an error message."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def storage_for(settings: Settings) -> Storage:
@@ -30,10 +46,19 @@ async def serve_service(service: str, settings: Settings, roles: frozenset[str])
     configure_logging(service, settings.log_level)
     build_unit = load_build_unit(service)
     broker = open_broker(settings.broker_url)
-    await broker.start()
+    try:
+        await broker.start()
+    except Exception as error:
+        raise StartupError(
+            f"cannot connect to the broker at {redacted(settings.broker_url)}: {error}"
+        ) from error
     storage = storage_for(settings)
     try:
-        unit = await build_unit(settings, broker=broker, storage=storage, roles=roles)
+        try:
+            unit = await build_unit(settings, broker=broker, storage=storage, roles=roles)
+        except (OSError, DBAPIError) as error:  # the database (or storage) is unreachable
+            where = redacted(settings.database_url_for(service))
+            raise StartupError(f"cannot open the database at {where}: {error}") from error
         return await serve_until_signal(
             [unit],
             host=settings.grpc_host,
