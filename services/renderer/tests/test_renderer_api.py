@@ -85,6 +85,18 @@ async def test_default_preset_and_request_id_idempotency(
     assert [j.name for j in listed.render_jobs] == [other.name, first.name]  # newest first
 
 
+async def test_a_request_id_reused_for_another_plan_is_refused(
+    stack: Stack, api: pb_grpc.RendererServiceStub
+) -> None:
+    first = await create(api, stack.approve("p1", CHOICES), request_id="req-1")
+    error = await rpc_error(create(api, stack.approve("p2", CHOICES), request_id="req-1"))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    info = error_info(error)
+    assert (info.reason, info.metadata["field"]) == ("REQUEST_ID_REUSED", "request_id")
+    listed = await api.ListRenderJobs(pb.ListRenderJobsRequest(parent=PARENT), timeout=30)
+    assert [j.name for j in listed.render_jobs] == [first.name]
+
+
 async def test_get_cancel_and_list(stack: Stack, api: pb_grpc.RendererServiceStub) -> None:
     plan = stack.approve("p1", CHOICES)
     names = [(await create(api, plan)).name for _ in range(5)]

@@ -89,7 +89,7 @@ class RendererServicer(pb_grpc.RendererServiceServicer):
         if request_id:
             existing = await self._by_request_id(parent, request_id)
             if existing is not None:
-                return await self._proto(existing)
+                return await self._proto(_same_plan(existing, plan_name))
         plan = await self._plans.get_edit_plan(plan_name)
         segments = plan_segments(plan, plan_name)
 
@@ -111,6 +111,7 @@ class RendererServicer(pb_grpc.RendererServiceServicer):
             row = await self._by_request_id(parent, request_id) if request_id else None
             if row is None:
                 raise
+            _same_plan(row, plan_name)
         else:
             self._wake_relay()
         return await self._proto(row)
@@ -218,6 +219,19 @@ class RendererServicer(pb_grpc.RendererServiceServicer):
             except Exception:
                 uri = None  # the stored one will do
         return job_to_proto(row, output_uri=uri)
+
+
+def _same_plan(row: RenderJobRow, plan_name: str) -> RenderJobRow:
+    """The job a request id already made, if it renders the same plan: a request id reused for
+    another plan is a new request, and answering with the first job would render the wrong one."""
+    if row.edit_plan != plan_name:
+        raise invalid_argument(
+            "request_id",
+            f"was already used to render {row.edit_plan!r}; use a new id for a new request",
+            domain=DOMAIN,
+            reason="REQUEST_ID_REUSED",
+        )
+    return row
 
 
 def plan_segments(plan: PlanView | None, plan_name: str) -> list[dict[str, Any]]:
