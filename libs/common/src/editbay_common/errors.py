@@ -19,6 +19,16 @@ from grpc_status import rpc_status
 
 log = logging.getLogger(__name__)
 
+# The status travels in HTTP/2 trailers, which gRPC limits (8 KiB soft, 16 KiB hard): an error
+# echoing a client's 100 KB name would arrive as RESOURCE_EXHAUSTED "Stream removed" instead.
+MAX_MESSAGE_CHARS = 1024
+MAX_METADATA_VALUE_CHARS = 256
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
 
 class ServiceError(Exception):
     """An expected failure with a canonical code and a machine-readable reason."""
@@ -32,12 +42,13 @@ class ServiceError(Exception):
         domain: str = "editbay.dev",
         **metadata: object,
     ) -> None:
+        message = clip(message, MAX_MESSAGE_CHARS)
         super().__init__(message)
         self.code = code
         self.reason = reason
         self.message = message
         self.domain = domain
-        self.metadata = {k: str(v) for k, v in metadata.items()}
+        self.metadata = {k: clip(str(v), MAX_METADATA_VALUE_CHARS) for k, v in metadata.items()}
 
     def to_status(self) -> grpc.Status:
         info = error_details_pb2.ErrorInfo(

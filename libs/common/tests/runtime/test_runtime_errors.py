@@ -60,6 +60,18 @@ async def test_service_error_carries_error_info(channel):
     )
 
 
+async def test_an_error_about_a_huge_name_still_arrives_with_its_code(channel):
+    stub = pb_grpc.CatalogServiceStub(channel)
+    name = "shows/" + "x" * 100_000
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.GetShow(pb.GetShowRequest(name=name))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert len(caught.value.details()) <= errors.MAX_MESSAGE_CHARS
+    info = errors.error_info(caught.value)
+    assert info.reason == "SHOW_NOT_FOUND"
+    assert name.startswith(info.metadata["name"][:-1]) and info.metadata["name"].endswith("\u2026")
+
+
 async def test_invalid_argument_names_the_field(channel):
     stub = pb_grpc.CatalogServiceStub(channel)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
