@@ -4,7 +4,7 @@ Chunk boundaries fall on whole frames and never inside a transition or the final
 chunk is an ordinary timeline. Chunks carry H.264 video and uncompressed PCM audio (MOV): the join
 stream-copies the video (concat demuxer) and encodes the concatenated PCM once, so the audio is
 continuous across joins (no AAC priming gaps, no clicks) and loudness is normalised over the whole
-programme rather than per chunk.
+programme rather than per chunk (a measuring pass over the joined PCM, then one static gain).
 """
 
 from __future__ import annotations
@@ -28,6 +28,13 @@ from editbay_common.media.render.engine import (
     partial_path,
 )
 from editbay_common.media.render.graph import OutputSpec
+from editbay_common.media.render.loudness import (
+    MEASURE_FILTER,
+    Gain,
+    Loudness,
+    measure,
+    normalising_gain,
+)
 from editbay_common.media.render.presets import Preset
 from editbay_common.media.render.timeline import Segment, Timeline, samples_for_frames
 from editbay_common.media.render.verify import verify_output
@@ -152,7 +159,18 @@ async def join_chunks(
         listing = scratch / "chunks.ffconcat"
         body = "".join(f"file {_quote(p)}\n" for p in chunk_paths)
         listing.write_text("ffconcat version 1.0\n" + body)
-        audio = [f"loudnorm=I={preset.loudness_lufs}:TP=-1.5:LRA=11"] if normalize_loudness else []
+        source = [*process.ffmpeg_base_args(), "-protocol_whitelist", process.PROTOCOL_WHITELIST,
+                  "-f", "concat", "-safe", "0", "-i", str(listing)]  # fmt: skip
+        audio = []
+        if normalize_loudness:
+            # Measure the joined PCM (cheap: no video decoding), then one static gain.
+            async def measure_with(gain: Gain | None) -> Loudness:
+                chain = f"{gain.filter_string()},{MEASURE_FILTER}" if gain else MEASURE_FILTER
+                args = [*source, "-map", "0:a:0", "-af", chain, "-f", "null", "-"]
+                return await measure(args, timeout_s)
+
+            gain = await normalising_gain(measure_with, preset.loudness_lufs)
+            audio.append(gain.filter_string())
         audio += [
             f"aresample={preset.audio_rate}",
             "aformat=sample_fmts=fltp:channel_layouts=stereo",
@@ -161,9 +179,7 @@ async def join_chunks(
             samples = samples_for_frames(total_frames, preset.fps, preset.audio_rate)
             audio += [f"apad=whole_len={samples}", f"atrim=end_sample={samples}"]
         args = [
-            *process.ffmpeg_base_args(), "-protocol_whitelist", process.PROTOCOL_WHITELIST,
-            "-f", "concat", "-safe", "0", "-i", str(listing),
-            "-map", "0:v:0", "-map", "0:a:0", "-c:v", "copy",
+            *source, "-map", "0:v:0", "-map", "0:a:0", "-c:v", "copy",
             "-af", ",".join(audio), "-c:a", "aac", "-b:a", preset.audio_bitrate,
             "-ar", str(preset.audio_rate), "-ac", "2", "-movflags", "+faststart",
             "-f", "mp4", str(tmp),

@@ -15,6 +15,7 @@ from editbay_common.media import process
 from editbay_common.media.limits import MediaRejected
 from editbay_common.media.render.captions import read_captions, shift_cues, write_sidecars
 from editbay_common.media.render.graph import OutputSpec, build_args
+from editbay_common.media.render.loudness import Gain, Loudness, measure, normalising_gain
 from editbay_common.media.render.presets import Preset
 from editbay_common.media.render.sources import SourceInfo, source_info
 from editbay_common.media.render.text import TextFiles, default_font
@@ -114,8 +115,9 @@ async def render(
             used_smart = await _try_smart(timeline, preset, infos, tmp, scratch, progress,
                                           timeout_s, threads, verify)  # fmt: skip
         if not used_smart:
+            gain = await loudness_gain(timeline, preset, infos, timeout_s)
             args = await full_args(
-                timeline, preset, infos, tmp, scratch, OutputSpec("mp4", threads)
+                timeline, preset, infos, tmp, scratch, OutputSpec("mp4", threads), gain
             )
             await process.run(args, timeout=timeout_s, on_progress=progress.on_block)
         if verify and not used_smart:  # the smart path verifies itself (it may fall back)
@@ -167,6 +169,25 @@ async def _try_smart(
         return False
 
 
+async def loudness_gain(
+    timeline: Timeline,
+    preset: Preset,
+    infos: dict[Path, SourceInfo],
+    timeout_s: float | None = None,
+) -> Gain | None:
+    """Measure the programme's audio (audio-only pass) and plan its static gain; None if the
+    timeline is not loudness-normalised."""
+    if not timeline.normalize_loudness:
+        return None
+
+    async def measure_with(gain: Gain | None) -> Loudness:
+        args = build_args(timeline, preset, infos, Path("-"), spec=OutputSpec("measure"),
+                          progress=False, gain=gain)  # fmt: skip
+        return await measure(args, timeout_s)
+
+    return await normalising_gain(measure_with, preset.loudness_lufs)
+
+
 async def full_args(
     timeline: Timeline,
     preset: Preset,
@@ -174,6 +195,7 @@ async def full_args(
     out: Path,
     scratch: Path,
     spec: OutputSpec,
+    gain: Gain | None = None,
 ) -> list[str]:
     """FFmpeg args of the full re-encode path (fonts and text files prepared in ``scratch``)."""
     needs_text = any(o.kind in ("title", "lower_third") for o in timeline.overlays)
@@ -183,4 +205,4 @@ async def full_args(
                           timeline.duration_s)  # fmt: skip
     font = await default_font() if (needs_text or cues) and spec.kind != "audio" else None
     return build_args(timeline, preset, infos, out, spec=spec, font=font,
-                      texts=TextFiles(scratch), cues=cues)  # fmt: skip
+                      texts=TextFiles(scratch), cues=cues, gain=gain)  # fmt: skip

@@ -20,6 +20,7 @@ from editbay_common.media import process
 from editbay_common.media.limits import DEFAULT_LIMITS
 from editbay_common.media.probe import input_url
 from editbay_common.media.render.captions import Cue
+from editbay_common.media.render.loudness import Gain
 from editbay_common.media.render.presets import Preset
 from editbay_common.media.render.sources import SourceInfo
 from editbay_common.media.render.text import TextFiles
@@ -37,7 +38,8 @@ WL = {"protocol_whitelist": process.PROTOCOL_WHITELIST}
 @dataclass(frozen=True)
 class OutputSpec:
     """What to write: ``mp4`` (H.264 + AAC, faststart), ``mov-pcm`` (H.264 + PCM, for chunks
-    that are joined later), or ``audio`` (AAC only, for the smart path)."""
+    that are joined later), ``audio`` (AAC only, for the smart path) or ``measure`` (audio only,
+    through ``ebur128`` into the null muxer: the loudness pre-pass)."""
 
     kind: str = "mp4"
     threads: int | None = None
@@ -303,9 +305,13 @@ def build_args(
     texts: TextFiles | None = None,
     cues: Sequence[Cue] = (),
     progress: bool = True,
+    gain: Gain | None = None,
 ) -> list[str]:
-    """FFmpeg arguments that render ``timeline`` to ``dest`` in one invocation."""
-    with_video = spec.kind != "audio"
+    """FFmpeg arguments that render ``timeline`` to ``dest`` in one invocation.
+
+    With ``normalize_loudness`` the ``mp4`` and ``audio`` outputs need ``gain``, which comes from
+    a ``measure`` pass of the same timeline (see ``loudness``)."""
+    with_video = spec.kind in ("mp4", "mov-pcm")
     fps, rate = preset.fps, preset.audio_rate
     pieces = [
         _segment(s, i, preset, infos[s.source], with_video) for i, s in enumerate(timeline.segments)
@@ -327,11 +333,23 @@ def build_args(
         a = a.filter("afade", type="out", start_sample=samples - ns, nb_samples=ns)
     if timeline.music is not None:
         a = _music(timeline, a, preset, samples)
-    if timeline.normalize_loudness and spec.kind != "mov-pcm":
-        a = a.filter("loudnorm", I=preset.loudness_lufs, TP=-1.5, LRA=11)
-    # loudnorm works at 192 kHz and may change the length by a few samples: restore both.
+    # Make sure of the rate, format and exact length the measurement and the encoder see.
     a = a.filter("aresample", rate).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
     a = a.filter("apad", whole_len=samples).filter("atrim", end_sample=samples)
+    if spec.kind == "measure":
+        # a measuring pass may check the effect of a gain (and limiter) on the programme
+        for name, opts in gain.filters() if gain is not None else ():
+            a = a.filter(name, **opts)
+        a = a.filter("ebur128", peak="true", framelog="verbose")
+    elif timeline.normalize_loudness and spec.kind != "mov-pcm":
+        if gain is None:
+            raise ValueError("loudness normalisation needs the gain of a measuring pass")
+        for name, opts in gain.filters():
+            a = a.filter(name, **opts)
+        if gain.limit_dbfs is not None:
+            # the limiter works on doubles and delays by its look-ahead: restore format, length
+            a = a.filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+            a = a.filter("apad", whole_len=samples).filter("atrim", end_sample=samples)
     return _compile(v, a, preset, dest, spec, frames, progress)
 
 
@@ -350,6 +368,8 @@ def video_codec_args(preset: Preset, threads: int | None, cfr: bool = True) -> d
 
 def _compile(v: Any, a: Any, preset: Preset, dest: Path, spec: OutputSpec, frames: int,
              progress: bool) -> list[str]:  # fmt: skip
+    if spec.kind == "measure":
+        return ffmpeg.output(a, "-", f="null").compile(cmd=process.ffmpeg_base_args())
     kw: dict[str, Any] = {}
     if spec.kind != "audio":
         kw |= video_codec_args(preset, spec.threads)  # the graph already ends on the last frame

@@ -123,6 +123,22 @@ def _part_args(part: Part, preset: Preset, dest: Path, threads: int | None) -> l
     ]  # fmt: skip
 
 
+async def _render_audio(
+    timeline: Timeline,
+    preset: Preset,
+    infos: Mapping[Path, SourceInfo],
+    dest: Path,
+    timeout_s: float | None,
+) -> None:
+    """The whole programme's audio (AAC): a loudness pre-pass if needed, then the encode."""
+    from editbay_common.media.render.engine import loudness_gain  # engine imports this module
+
+    gain = await loudness_gain(timeline, preset, dict(infos), timeout_s)
+    args = build_args(timeline, preset, infos, dest, spec=OutputSpec("audio"), progress=False,
+                      gain=gain)  # fmt: skip
+    await process.run(args, timeout=timeout_s)
+
+
 async def render_smart(
     timeline: Timeline,
     preset: Preset,
@@ -141,14 +157,7 @@ async def render_smart(
     parts = await plan_timeline(timeline, preset)
     total = sum(p.frames for p in parts)
     audio = scratch / "audio.m4a"
-    audio_job = asyncio.create_task(
-        process.run(
-            build_args(
-                timeline, preset, infos, audio, spec=OutputSpec("audio", threads), progress=False
-            ),
-            timeout=timeout_s,
-        )
-    )
+    audio_job = asyncio.create_task(_render_audio(timeline, preset, infos, audio, timeout_s))
     # Parts are short FFmpeg runs: run a few at once (one per core) to hide process start-up.
     gate = asyncio.Semaphore(max(1, min(4, os.cpu_count() or 1)))
     done = 0
