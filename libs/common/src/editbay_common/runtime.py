@@ -115,12 +115,15 @@ async def _guard(unit: str, factory: Callable[[], Awaitable[None]]) -> None:
 async def stop_server(running: RunningServer) -> None:
     """Graceful shutdown: NOT_SERVING, stop accepting RPCs, end tasks, release resources."""
     await running.health.enter_graceful_shutdown()
-    # Tasks first: workers stop consuming, then finish or release their job and kill FFmpeg.
+    # Both within one grace period (an orchestrator kills the process after its own): workers
+    # stop consuming, finish or release their job and kill FFmpeg, while the server stops
+    # accepting RPCs and lets the ones in flight finish.
     for task in running.tasks:
         task.cancel()
+    waits: list[Awaitable[Any]] = [running.server.stop(running.grace_s)]
     if running.tasks:
-        await asyncio.wait(running.tasks, timeout=running.grace_s)
-    await running.server.stop(running.grace_s)
+        waits.append(asyncio.wait(running.tasks, timeout=running.grace_s))
+    await asyncio.gather(*waits)
     for unit in reversed(running.units):
         for hook in reversed(unit.on_stop):
             try:
