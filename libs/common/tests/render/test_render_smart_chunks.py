@@ -7,10 +7,16 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from editbay_common.media.render import MusicBed, Overlay, Segment, Timeline, Transition, render
 from editbay_common.media.render.chunks import cut_points, render_chunked, split_timeline
-from editbay_common.media.render.smart import plan_timeline
+from editbay_common.media.render.smart import (
+    Part,
+    SmartPathUnavailable,
+    _check_encoded,
+    plan_timeline,
+)
 from editbay_common.media.render.verify import strict_decode
 
 
@@ -108,3 +114,29 @@ async def test_chunked_render_joins_without_reencoding_or_gaps(footage, small, t
         assert min(rms) > 0.3 * np.median(rms)
         jump = np.abs(np.diff(a[at - 48 : at + 48])).max()
         assert jump < 6 * np.abs(np.diff(a[at - 4800 : at - 2400])).max() + 1
+
+
+def test_smart_path_rejects_a_split_in_the_wrong_place(small, tmp_path):
+    parts = [(0, Part(Path("a.mp4"), 12, 30, False)), (2, Part(Path("a.mp4"), 90, 99, False)),
+             (3, Part(Path("b.mp4"), 33, 60, False))]  # fmt: skip
+    good = [
+        "enc-0000.ts,0.000000,0.666667",
+        "enc-0001.ts,0.666667,0.966667",
+        "enc-0002.ts,0.966667,1.866667",
+    ]  # fmt: skip (2 frames of B-frame delay)
+    for name in ("enc-0000.ts", "enc-0001.ts", "enc-0002.ts"):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "encoded.csv").write_text("\n".join(good) + "\n")
+    _check_encoded(parts, small, tmp_path)  # and renames the pieces to their parts' places
+    assert sorted(p.name for p in tmp_path.glob("part-*.ts")) == [
+        "part-0000.ts",
+        "part-0002.ts",
+        "part-0003.ts",
+    ]
+    shifted = [*good[:2], "enc-0002.ts,1.000000,1.866667"]  # third piece a frame late
+    (tmp_path / "encoded.csv").write_text("\n".join(shifted) + "\n")
+    with pytest.raises(SmartPathUnavailable):
+        _check_encoded(parts, small, tmp_path)
+    (tmp_path / "encoded.csv").write_text("\n".join(good[:2]) + "\n")  # a piece missing
+    with pytest.raises(SmartPathUnavailable):
+        _check_encoded(parts, small, tmp_path)

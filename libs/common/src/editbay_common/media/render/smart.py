@@ -6,14 +6,16 @@ are copied untouched. Parts are written as MPEG-TS (Annex B, parameter sets in-b
 IDR, so re-encoded and copied parts with different SPS/PPS can follow each other), joined with the
 concat demuxer and muxed into MP4 with the audio, which is rendered once for the whole timeline.
 
-Every copied part is checked (packet count); anything unexpected raises ``SmartPathUnavailable``
-and the engine falls back to the full re-encode.
+Three FFmpeg runs work at once: one re-encodes all the partial GOPs as one stream (split into
+parts at forced keyframes), one copies all the whole GOPs, one renders the audio. The split is
+checked part by part and the finished file's frame count and duration by the engine; anything
+unexpected raises ``SmartPathUnavailable`` or fails verification, and the engine falls back to
+the full re-encode.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +24,11 @@ from editbay_common.media import process
 from editbay_common.media.probe import input_url
 from editbay_common.media.render.graph import OutputSpec, build_args, video_codec_args
 from editbay_common.media.render.presets import Preset
-from editbay_common.media.render.sources import SourceInfo, count_frames, keyframe_times
+from editbay_common.media.render.sources import SourceInfo, keyframe_times
 from editbay_common.media.render.timeline import Timeline, frames_at
 
 WL = ["-protocol_whitelist", process.PROTOCOL_WHITELIST]
+MAX_REORDER_DELAY = 16  # frames: x264 allows at most 16 consecutive B-frames
 
 
 class SmartPathUnavailable(RuntimeError):
@@ -100,27 +103,87 @@ async def plan_timeline(timeline: Timeline, preset: Preset) -> list[Part]:
     return parts
 
 
-def _part_args(part: Part, preset: Preset, dest: Path, threads: int | None) -> list[str]:
+def _copy_args(copies: list[tuple[int, Part]], preset: Preset, scratch: Path) -> list[str]:
+    """One FFmpeg run that stream-copies every whole-GOP part into its own MPEG-TS file.
+
+    Each input is seeked a quarter frame past its keyframe: the demuxer lands on the keyframe at
+    or before that time, which is ours, and stream copy starts there. ``-frames:v`` counts packets
+    in decode order, which for closed GOPs are exactly the frames up to the next keyframe."""
+    inputs: list[str] = []
+    outputs: list[str] = []
+    for n, (i, part) in enumerate(copies):
+        inputs += [*WL, "-ss", f"{(part.start + 0.25) / preset.fps:.6f}", "-i",
+                   input_url(part.source)]  # fmt: skip
+        outputs += ["-map", f"{n}:v:0", "-c:v", "copy", "-frames:v", str(part.frames),
+                    "-f", "mpegts", str(scratch / _part_name(i))]  # fmt: skip
+    return [*process.ffmpeg_base_args(), *inputs, *outputs]
+
+
+def _encode_args(
+    encodes: list[tuple[int, Part]], preset: Preset, scratch: Path, threads: int | None
+) -> list[str]:
+    """One FFmpeg run that re-encodes every partial-GOP part as one continuous x264 stream.
+
+    The parts are decoded from their own inputs (accurate seek half a frame early keeps frames
+    from ``start`` on), trimmed to exact frame counts and concatenated; a keyframe is forced at
+    every part boundary and the segment muxer splits the stream there, one MPEG-TS file per part
+    (closed GOPs: every file starts with an IDR and decodes on its own). One encoder instead of one
+    per part: no process start-up, encoder warm-up or idle threads per part."""
     fps = preset.fps
-    if part.copy:
-        # Seek a quarter frame past the keyframe: the demuxer lands on the keyframe at or
-        # before that time, which is ours, and stream copy starts there. -frames:v counts
-        # packets in decode order, which for closed GOPs are exactly the frames up to the next
-        # keyframe.
-        ss = (part.start + 0.25) / fps
-        codec = ["-c:v", "copy"]
-    else:
-        # Accurate seek half a frame early keeps frames from `start` on; passthrough timing
-        # keeps them (a constant-rate muxer clock would duplicate the first frame).
+    inputs: list[str] = []
+    chains: list[str] = []
+    for n, (_, part) in enumerate(encodes):
         ss = max(0.0, (part.start - 0.5) / fps)
-        codec = []
-        for key, value in video_codec_args(preset, threads, cfr=False).items():
-            codec += [f"-{key}", str(value)]
+        inputs += [*WL, "-ss", f"{ss:.6f}", "-t", f"{(part.frames + 2) / fps:.6f}",
+                   "-i", input_url(part.source)]  # fmt: skip
+        chains.append(f"[{n}:v:0]setpts=PTS-STARTPTS,fps={fps},trim=end_frame={part.frames},"
+                      f"setpts=PTS-STARTPTS[p{n}]")  # fmt: skip
+    labels = "".join(f"[p{n}]" for n in range(len(encodes)))
+    graph = ";".join([*chains, f"{labels}concat=n={len(encodes)}:v=1:a=0[v]"])
+    bounds, pos = [], 0
+    for _, part in encodes[:-1]:
+        pos += part.frames
+        bounds.append(pos)
+    codec: list[str] = []
+    for key, value in video_codec_args(preset, threads).items():
+        codec += [f"-{key}", str(value)]
+    listing = str(scratch / "encoded.csv")
+    split = ["-f", "segment", "-segment_format", "mpegts", "-reset_timestamps", "1",
+             "-segment_list", listing, "-segment_list_type", "csv"]  # fmt: skip
+    if bounds:
+        times = ",".join(f"{b / fps:.6f}" for b in bounds)
+        split += ["-force_key_frames", times, "-segment_frames", ",".join(map(str, bounds))]
     return [
-        *process.ffmpeg_base_args(), *WL, "-ss", f"{ss:.6f}", "-i", input_url(part.source),
-        "-map", "0:v:0", "-an", "-sn", "-dn", *codec, "-frames:v", str(part.frames),
-        "-f", "mpegts", str(dest),
+        *process.ffmpeg_base_args(), *inputs, "-filter_complex", graph, "-map", "[v]", *codec,
+        # with the segment muxer's global header, x264 leaves SPS/PPS out of the stream: put
+        # them back before every keyframe so each file stands alone
+        "-bsf:v", "dump_extra=freq=keyframe", *split, str(scratch / "enc-%04d.ts"),
     ]  # fmt: skip
+
+
+def _part_name(index: int) -> str:
+    return f"part-{index:04d}.ts"
+
+
+def _check_encoded(encodes: list[tuple[int, Part]], preset: Preset, scratch: Path) -> None:
+    """The segment muxer split where the keyframes were forced: one file per part, each starting
+    at its part's first frame; rename them to their places in the timeline."""
+    rows = [r.split(",") for r in (scratch / "encoded.csv").read_text().splitlines() if r]
+    if len(rows) != len(encodes):
+        raise SmartPathUnavailable(f"{len(rows)} encoded pieces for {len(encodes)} parts")
+    # The listed times carry the encoder's B-frame reordering delay (a few frames; the first
+    # piece is listed from 0): take it from the second piece, then every piece must start
+    # exactly its part's length after the one before.
+    delay = float(rows[1][1]) * preset.fps - encodes[0][1].frames if len(rows) > 1 else 0.0
+    if not -0.5 < delay < MAX_REORDER_DELAY + 0.5:
+        raise SmartPathUnavailable(f"encoded pieces are offset by {delay:.1f} frames")
+    pos = 0
+    for n, ((i, part), row) in enumerate(zip(encodes, rows, strict=True)):
+        if n and abs(float(row[1]) * preset.fps - delay - pos) > 0.5:
+            raise SmartPathUnavailable(f"encoded part {i} starts at {row[1]}s, not frame {pos}")
+        pos += part.frames
+    for (i, _), row in zip(encodes, rows, strict=True):
+        (scratch / row[0]).replace(scratch / _part_name(i))
 
 
 async def _render_audio(
@@ -155,29 +218,27 @@ async def render_smart(
 
     assert isinstance(progress, Progress)
     parts = await plan_timeline(timeline, preset)
-    total = sum(p.frames for p in parts)
     audio = scratch / "audio.m4a"
     audio_job = asyncio.create_task(_render_audio(timeline, preset, infos, audio, timeout_s))
-    # Parts are short FFmpeg runs: run a few at once (one per core) to hide process start-up.
-    gate = asyncio.Semaphore(max(1, min(4, os.cpu_count() or 1)))
-    done = 0
-
-    async def one(i: int, part: Part) -> None:
-        nonlocal done
-        dest = scratch / f"part-{i:04d}.ts"
-        async with gate:
-            await process.run(_part_args(part, preset, dest, threads), timeout=timeout_s)
-            if part.copy and await count_frames(dest) != part.frames:
-                raise SmartPathUnavailable(f"copied part {i} does not hold {part.frames} frames")
-        done += part.frames
-        await progress.report(0.95 * done / total)
-
-    jobs = [asyncio.ensure_future(one(i, part)) for i, part in enumerate(parts)]
+    indexed = list(enumerate(parts))
+    encodes = [(i, p) for i, p in indexed if not p.copy]
+    copies = [(i, p) for i, p in indexed if p.copy]
+    runs = []
+    if encodes:
+        runs.append(_encode_args(encodes, preset, scratch, threads))
+    if copies:
+        runs.append(_copy_args(copies, preset, scratch))
+    # A copied part can only come out short (the source ends): the frame count of the finished
+    # file, checked by the caller, catches that, so parts are not probed one by one.
+    jobs = [asyncio.ensure_future(process.run(args, timeout=timeout_s)) for args in runs]
     try:
         await asyncio.gather(*jobs)
+        if encodes:
+            await asyncio.to_thread(_check_encoded, encodes, preset, scratch)
+        await progress.report(0.9)
         lines = ["ffconcat version 1.0"]
-        for i, part in enumerate(parts):
-            lines += [f"file part-{i:04d}.ts", f"duration {part.frames / preset.fps:.6f}"]
+        for i, part in indexed:
+            lines += [f"file {_part_name(i)}", f"duration {part.frames / preset.fps:.6f}"]
         (scratch / "parts.ffconcat").write_text("\n".join(lines) + "\n")
         await audio_job
     finally:
