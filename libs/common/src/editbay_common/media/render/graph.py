@@ -104,7 +104,15 @@ def _segment(
         if tr is not None and tr.vflip:
             v = v.filter("vflip")
         v = v.filter("fps", fps=fps)
-        v = _fit(v, preset.width, preset.height).filter("format", "yuv420p")
+        # Skip what would change nothing: a source already of the preset's size (not cropped)
+        # needs no scale or pad, a yuv420p one no conversion.
+        same_size = (info.width, info.height) == (preset.width, preset.height)
+        if same_size and not info.rotation and (tr is None or tr.crop is None):
+            v = v.filter("setsar", 1)
+        else:
+            v = _fit(v, preset.width, preset.height)
+        if info.pix_fmt != "yuv420p":
+            v = v.filter("format", "yuv420p")
         # Pad with the last frame if the source ends early, then cut to the exact frame count.
         v = v.filter("tpad", stop=-1, stop_mode="clone").filter("trim", end_frame=frames)
         v = v.filter("setpts", "PTS-STARTPTS")
