@@ -43,6 +43,7 @@ class Part:
     start: int
     end: int
     copy: bool
+    on_keyframe: bool = False  # ``start`` is a keyframe of the source
 
     @property
     def frames(self) -> int:
@@ -81,13 +82,13 @@ def plan_parts(start: int, frames: int, keyframes: list[int], source: Path) -> l
     first = next((k for k in keyframes if k >= start), None)
     last = next((k for k in reversed(keyframes) if k <= end), None)
     if first is None or last is None or last <= first:
-        return [Part(source, start, end, copy=False)]
+        return [Part(source, start, end, copy=False, on_keyframe=start in keyframes)]
     parts = []
     if first > start:
         parts.append(Part(source, start, first, copy=False))
-    parts.append(Part(source, first, last, copy=True))
+    parts.append(Part(source, first, last, copy=True, on_keyframe=True))
     if end > last:
-        parts.append(Part(source, last, end, copy=False))
+        parts.append(Part(source, last, end, copy=False, on_keyframe=True))
     return parts
 
 
@@ -133,9 +134,14 @@ def _encode_args(
     inputs: list[str] = []
     chains: list[str] = []
     for n, (_, part) in enumerate(encodes):
-        ss = max(0.0, (part.start - 0.5) / fps)
-        inputs += [*WL, "-ss", f"{ss:.6f}", "-t", f"{(part.frames + 2) / fps:.6f}",
-                   "-i", input_url(part.source)]  # fmt: skip
+        if part.on_keyframe:
+            # A tail starts on a keyframe: land on it (as the copies do) and keep every frame
+            # from there, instead of decoding the whole GOP before it as an accurate seek would.
+            seek = ["-noaccurate_seek", "-ss", f"{(part.start + 0.25) / fps:.6f}"]
+        else:
+            seek = ["-ss", f"{max(0.0, (part.start - 0.5) / fps):.6f}"]
+        inputs += [*WL, *seek, "-t", f"{(part.frames + 2) / fps:.6f}", "-i",
+                   input_url(part.source)]  # fmt: skip
         chains.append(f"[{n}:v:0]setpts=PTS-STARTPTS,fps={fps},trim=end_frame={part.frames},"
                       f"setpts=PTS-STARTPTS[p{n}]")  # fmt: skip
     labels = "".join(f"[p{n}]" for n in range(len(encodes)))
