@@ -348,7 +348,7 @@ def build_args(
         # a measuring pass may check the effect of a gain (and limiter) on the programme
         for name, opts in gain.filters() if gain is not None else ():
             a = a.filter(name, **opts)
-        a = a.filter("ebur128", peak="true", framelog="verbose")
+        a = a.filter("ebur128", peak="sample", framelog="verbose")  # as MEASURE_FILTER
     elif timeline.normalize_loudness and spec.kind != "mov-pcm":
         if gain is None:
             raise ValueError("loudness normalisation needs the gain of a measuring pass")

@@ -4,9 +4,12 @@ FFmpeg's ``loudnorm`` in single-pass (dynamic) mode upsamples to 192 kHz and rid
 costs about 1.5 s of a core per 30 s of audio and changes the programme's dynamics. Broadcasters'
 "linear" mode does what we need for less: an audio-only pre-pass measures the integrated loudness
 and true peak (``ebur128``, EBU R128 / ITU-R BS.1770), and the encode applies one ``volume`` gain
-that lands the integrated loudness on target. Only when that gain would push the true peak over
-the ceiling does a look-ahead limiter (``alimiter``) catch the peaks; the limiter takes some
+that lands the integrated loudness on target. Only when that gain would push the peaks over the
+limiter's threshold (the true-peak ceiling less a margin for inter-sample peaks and the AAC
+encoder's overshoot) does a look-ahead limiter (``alimiter``) catch them; the limiter takes some
 loudness away, so then a second measuring pass (with the gain and the limiter) corrects the gain.
+Sample peaks are measured (``alimiter`` limits sample peaks too): the 4x oversampling of a true-peak
+meter would cost more than the rest of the measuring pass.
 """
 
 from __future__ import annotations
@@ -23,15 +26,16 @@ TRUE_PEAK_CEILING_DBTP = -1.5
 SILENCE_LUFS = -70.0
 # A nearly silent programme would otherwise be amplified into noise.
 MAX_GAIN_DB = 30.0
-# alimiter works on sample peaks; keep it under the true-peak ceiling by a margin for
+# alimiter works on sample peaks; keep them under the true-peak ceiling by a margin for
 # inter-sample peaks and AAC overshoot.
 LIMITER_MARGIN_DB = 1.0
+LIMIT_DBFS = TRUE_PEAK_CEILING_DBTP - LIMITER_MARGIN_DB
 
 # The filter that measures, as the last audio filter of a measuring pass.
-MEASURE_FILTER = "ebur128=peak=true:framelog=verbose"
+MEASURE_FILTER = "ebur128=peak=sample:framelog=verbose"
 
 _INTEGRATED = re.compile(r"Integrated loudness:\s*\n\s*I:\s*(-?[\d.]+|-inf) LUFS")
-_TRUE_PEAK = re.compile(r"True peak:\s*\n\s*Peak:\s*(-?[\d.]+|-inf) dBFS")
+_PEAK = re.compile(r"(?:Sample|True) peak:\s*\n\s*Peak:\s*(-?[\d.]+|-inf) dBFS")
 
 
 class LoudnessMeasurementError(RuntimeError):
@@ -43,7 +47,7 @@ class Loudness:
     """What ``ebur128`` measured over a whole programme."""
 
     integrated_lufs: float
-    true_peak_dbfs: float
+    peak_dbfs: float  # sample peak
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class Gain:
 def parse_summary(stderr: str) -> Loudness:
     """Read the summary ``ebur128`` logs at the end of a pass (the last one, if several)."""
     integrated = _INTEGRATED.findall(stderr)
-    peak = _TRUE_PEAK.findall(stderr)
+    peak = _PEAK.findall(stderr)
     if not integrated:
         raise LoudnessMeasurementError("no ebur128 summary in FFmpeg's log")
     return Loudness(_db(integrated[-1]), _db(peak[-1]) if peak else -math.inf)
@@ -89,16 +93,14 @@ def _db(text: str) -> float:
     return -math.inf if text == "-inf" else float(text)
 
 
-def plan_gain(
-    measured: Loudness, target_lufs: float, ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP
-) -> Gain:
+def plan_gain(measured: Loudness, target_lufs: float, limit_dbfs: float = LIMIT_DBFS) -> Gain:
     """The gain that brings ``measured`` to ``target_lufs``, with a limiter only if needed."""
     if measured.integrated_lufs <= SILENCE_LUFS:
         return Gain(0.0)
     gain = min(target_lufs - measured.integrated_lufs, MAX_GAIN_DB)
-    if measured.true_peak_dbfs + gain <= ceiling_dbtp:
+    if measured.peak_dbfs + gain <= limit_dbfs:
         return Gain(gain)
-    return Gain(gain, limit_dbfs=ceiling_dbtp - LIMITER_MARGIN_DB)
+    return Gain(gain, limit_dbfs=limit_dbfs)
 
 
 def refine_gain(gain: Gain, limited: Loudness, target_lufs: float) -> Gain:
