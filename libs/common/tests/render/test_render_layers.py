@@ -61,7 +61,7 @@ async def test_text_is_read_from_files_never_spliced(footage, small, tmp_path, m
     infos = {footage["a"]: await source_info(footage["a"])}
     texts = TextFiles(tmp_path)
     args = build_args(tl, small, infos, tmp_path / "o.mp4", font=await default_font(), texts=texts,
-                      gain=Gain(0.0))  # fmt: skip
+                      gain=Gain(0.0), audio=tmp_path / "programme.wav")  # fmt: skip
     graph = args[args.index("-filter_complex") + 1]
     for piece in ("it's", "%{pts}", "50%", "مرحبا", "🎬", "[x]"):
         assert piece not in graph

@@ -115,9 +115,9 @@ async def render(
             used_smart = await _try_smart(timeline, preset, infos, tmp, scratch, progress,
                                           timeout_s, threads, verify)  # fmt: skip
         if not used_smart:
-            gain = await loudness_gain(timeline, preset, infos, timeout_s)
+            audio = await programme_audio(timeline, preset, infos, scratch, timeout_s)
             args = await full_args(
-                timeline, preset, infos, tmp, scratch, OutputSpec("mp4", threads), gain
+                timeline, preset, infos, tmp, scratch, OutputSpec("mp4", threads), audio
             )
             await process.run(args, timeout=timeout_s, on_progress=progress.on_block)
         if verify and not used_smart:  # the smart path verifies itself (it may fall back)
@@ -169,23 +169,30 @@ async def _try_smart(
         return False
 
 
-async def loudness_gain(
+async def programme_audio(
     timeline: Timeline,
     preset: Preset,
     infos: dict[Path, SourceInfo],
+    scratch: Path,
     timeout_s: float | None = None,
-) -> Gain | None:
-    """Measure the programme's audio (audio-only pass) and plan its static gain; None if the
-    timeline is not loudness-normalised."""
+) -> tuple[Path, Gain] | None:
+    """The loudness pre-pass: render the programme's audio once (audio only, no video decoded)
+    to a WAV file in ``scratch`` while measuring it, and plan its static gain. The encode reads
+    that file instead of the sources' audio. None if the timeline is not loudness-normalised."""
     if not timeline.normalize_loudness:
         return None
+    wav = scratch / "programme.wav"
 
     async def measure_with(gain: Gain | None) -> Loudness:
-        args = build_args(timeline, preset, infos, Path("-"), spec=OutputSpec("measure"),
-                          progress=False, gain=gain)  # fmt: skip
+        if gain is None:
+            args = build_args(timeline, preset, infos, wav, spec=OutputSpec("measure"),
+                              progress=False)  # fmt: skip
+        else:  # the limiter's effect, measured on the rendered audio (nothing written)
+            args = build_args(timeline, preset, infos, Path("-"), spec=OutputSpec("measure"),
+                              progress=False, gain=gain, audio=wav)  # fmt: skip
         return await measure(args, timeout_s)
 
-    return await normalising_gain(measure_with, preset.loudness_lufs)
+    return wav, await normalising_gain(measure_with, preset.loudness_lufs)
 
 
 async def full_args(
@@ -195,7 +202,7 @@ async def full_args(
     out: Path,
     scratch: Path,
     spec: OutputSpec,
-    gain: Gain | None = None,
+    audio: tuple[Path, Gain] | None = None,
 ) -> list[str]:
     """FFmpeg args of the full re-encode path (fonts and text files prepared in ``scratch``)."""
     needs_text = any(o.kind in ("title", "lower_third") for o in timeline.overlays)
@@ -204,5 +211,6 @@ async def full_args(
         cues = shift_cues(read_captions(timeline.captions), timeline.captions_offset_s,
                           timeline.duration_s)  # fmt: skip
     font = await default_font() if (needs_text or cues) and spec.kind != "audio" else None
+    wav, gain = audio if audio is not None else (None, None)
     return build_args(timeline, preset, infos, out, spec=spec, font=font,
-                      texts=TextFiles(scratch), cues=cues, gain=gain)  # fmt: skip
+                      texts=TextFiles(scratch), cues=cues, gain=gain, audio=wav)  # fmt: skip

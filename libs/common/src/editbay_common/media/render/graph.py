@@ -38,8 +38,10 @@ WL = {"protocol_whitelist": process.PROTOCOL_WHITELIST}
 @dataclass(frozen=True)
 class OutputSpec:
     """What to write: ``mp4`` (H.264 + AAC, faststart), ``mov-pcm`` (H.264 + PCM, for chunks
-    that are joined later), ``audio`` (AAC only, for the smart path) or ``measure`` (audio only,
-    through ``ebur128`` into the null muxer: the loudness pre-pass)."""
+    that are joined later), ``audio`` (AAC only, for the smart path) or ``measure`` (the loudness
+    pre-pass: the programme's audio through ``ebur128`` into a float WAV file that the encode
+    then uses instead of decoding and mixing the sources' audio again; to ``-``, nothing is
+    written)."""
 
     kind: str = "mp4"
     threads: int | None = None
@@ -81,8 +83,9 @@ def _fit(v: Any, width: int, height: int, color: str = "black") -> Any:
 
 
 def _segment(
-    seg: Segment, index: int, preset: Preset, info: SourceInfo, with_video: bool
-) -> _Piece:
+    seg: Segment, index: int, preset: Preset, info: SourceInfo, with_video: bool,
+    with_audio: bool = True,
+) -> _Piece:  # fmt: skip
     fps, rate = preset.fps, preset.audio_rate
     frames = seg.frames(fps)
     samples = samples_for_frames(frames, fps, rate)
@@ -116,6 +119,12 @@ def _segment(
         # Pad with the last frame if the source ends early, then cut to the exact frame count.
         v = v.filter("tpad", stop=-1, stop_mode="clone").filter("trim", end_frame=frames)
         v = v.filter("setpts", "PTS-STARTPTS")
+    tr_in = seg.transition_in
+    fade_in = min(tr_in.frames(fps), frames) if tr_in is not None and tr_in.kind == "fade" else 0
+    if v is not None and fade_in:
+        v = v.filter("fade", type="in", start_frame=0, nb_frames=fade_in)
+    if not with_audio:
+        return _Piece(v, None, frames)
     if info.has_audio:
         a = inp.audio.filter("asetpts", "PTS-STARTPTS")
         a = _atempo_chain(a, seg.speed)
@@ -124,20 +133,18 @@ def _segment(
         a = silence.audio
     a = a.filter("aresample", rate).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
     a = a.filter("apad").filter("atrim", end_sample=samples).filter("asetpts", "PTS-STARTPTS")
-    tr_in = seg.transition_in
-    if tr_in is not None and tr_in.kind == "fade":
-        n = min(tr_in.frames(fps), frames)
-        if v is not None:
-            v = v.filter("fade", type="in", start_frame=0, nb_frames=n)
+    if fade_in:
         a = a.filter("afade", type="in", start_sample=0,
-                     nb_samples=samples_for_frames(n, fps, rate))  # fmt: skip
+                     nb_samples=samples_for_frames(fade_in, fps, rate))  # fmt: skip
     return _Piece(v, a, frames)
 
 
-def _concat(pieces: Sequence[_Piece], with_video: bool) -> _Piece:
+def _concat(pieces: Sequence[_Piece], with_video: bool, with_audio: bool = True) -> _Piece:
     if len(pieces) == 1:
         return pieces[0]
     frames = sum(p.frames for p in pieces)
+    if not with_audio:
+        return _Piece(ffmpeg.concat(*[p.v for p in pieces], v=1, a=0), None, frames)
     if with_video:
         node = ffmpeg.concat(*[s for p in pieces for s in (p.v, p.a)], v=1, a=1).node
         return _Piece(node[0], node[1], frames)
@@ -145,7 +152,8 @@ def _concat(pieces: Sequence[_Piece], with_video: bool) -> _Piece:
     return _Piece(None, a, frames)
 
 
-def _join(timeline: Timeline, pieces: list[_Piece], preset: Preset, with_video: bool) -> _Piece:
+def _join(timeline: Timeline, pieces: list[_Piece], preset: Preset, with_video: bool,
+          with_audio: bool = True) -> _Piece:  # fmt: skip
     """Concat runs of hard cuts; cross-fade between runs."""
     fps, rate = preset.fps, preset.audio_rate
     groups: list[list[_Piece]] = [[]]
@@ -156,9 +164,9 @@ def _join(timeline: Timeline, pieces: list[_Piece], preset: Preset, with_video: 
             groups.append([])
             fades.append(tr.frames(fps))
         groups[-1].append(piece)
-    cur = _concat(groups[0], with_video)
+    cur = _concat(groups[0], with_video, with_audio)
     for group, d in zip(groups[1:], fades, strict=True):
-        nxt = _concat(group, with_video)
+        nxt = _concat(group, with_video, with_audio)
         v = None
         if with_video:
             tb = f"1/{fps}"  # concat outputs microseconds; xfade wants equal time bases
@@ -166,8 +174,10 @@ def _join(timeline: Timeline, pieces: list[_Piece], preset: Preset, with_video: 
             offset = f"{(cur.frames - d) / fps:.6f}"
             v = ffmpeg.filter([cv, nv], "xfade", transition="fade", duration=f"{d / fps:.6f}",
                               offset=offset)  # fmt: skip
-        a = ffmpeg.filter([cur.a, nxt.a], "acrossfade",
-                          ns=samples_for_frames(d, fps, rate), c1="tri", c2="tri")  # fmt: skip
+        a = None
+        if with_audio:
+            a = ffmpeg.filter([cur.a, nxt.a], "acrossfade",
+                              ns=samples_for_frames(d, fps, rate), c1="tri", c2="tri")  # fmt: skip
         cur = _Piece(v, a, cur.frames + nxt.frames - d)
     return cur
 
@@ -314,44 +324,38 @@ def build_args(
     cues: Sequence[Cue] = (),
     progress: bool = True,
     gain: Gain | None = None,
+    audio: Path | None = None,
 ) -> list[str]:
     """FFmpeg arguments that render ``timeline`` to ``dest`` in one invocation.
 
-    With ``normalize_loudness`` the ``mp4`` and ``audio`` outputs need ``gain``, which comes from
-    a ``measure`` pass of the same timeline (see ``loudness``)."""
+    With ``normalize_loudness`` the ``mp4`` and ``audio`` outputs need ``gain`` and ``audio``,
+    the programme's audio as the ``measure`` pass wrote it (see ``loudness``)."""
     with_video = spec.kind in ("mp4", "mov-pcm")
     fps, rate = preset.fps, preset.audio_rate
-    pieces = [
-        _segment(s, i, preset, infos[s.source], with_video) for i, s in enumerate(timeline.segments)
-    ]
-    out = _join(timeline, pieces, preset, with_video)
-    frames, samples = out.frames, samples_for_frames(out.frames, fps, rate)
-    v, a = out.v, out.a
+    frames = timeline.frame_count(fps)
+    samples = samples_for_frames(frames, fps, rate)
+    v = a = None
+    if with_video or audio is None:
+        pieces = [
+            _segment(s, i, preset, infos[s.source], with_video, audio is None)
+            for i, s in enumerate(timeline.segments)
+        ]
+        out = _join(timeline, pieces, preset, with_video, audio is None)
+        v, a = out.v, out.a
     if with_video:
-        layers = _Layers(preset, font, texts)
-        for ov in timeline.overlays:
-            v = layers.overlay(v, ov)
-        if cues:
-            v = layers.captions(v, cues)
-    if timeline.fade_out_s > 0:
-        n = min(frames, max(1, round(timeline.fade_out_s * fps)))
-        if with_video:
-            v = v.filter("fade", type="out", start_frame=frames - n, nb_frames=n)
-        ns = samples_for_frames(n, fps, rate)
-        a = a.filter("afade", type="out", start_sample=samples - ns, nb_samples=ns)
-    if timeline.music is not None:
-        a = _music(timeline, a, preset, samples)
-    # Make sure of the rate, format and exact length the measurement and the encoder see.
-    a = a.filter("aresample", rate).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
-    a = a.filter("apad", whole_len=samples).filter("atrim", end_sample=samples)
+        v = _video_layers(timeline, v, preset, frames, font, texts, cues)
+    if audio is None:
+        a = _programme_audio(timeline, a, preset, samples)
+    else:
+        a = ffmpeg.input(str(audio), f="wav", **WL).audio
     if spec.kind == "measure":
         # a measuring pass may check the effect of a gain (and limiter) on the programme
         for name, opts in gain.filters() if gain is not None else ():
             a = a.filter(name, **opts)
         a = a.filter("ebur128", peak="sample", framelog="verbose")  # as MEASURE_FILTER
     elif timeline.normalize_loudness and spec.kind != "mov-pcm":
-        if gain is None:
-            raise ValueError("loudness normalisation needs the gain of a measuring pass")
+        if gain is None or audio is None:
+            raise ValueError("loudness normalisation needs the measuring pass's audio and gain")
         for name, opts in gain.filters():
             a = a.filter(name, **opts)
         if gain.limit_dbfs is not None:
@@ -359,6 +363,36 @@ def build_args(
             a = a.filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
             a = a.filter("apad", whole_len=samples).filter("atrim", end_sample=samples)
     return _compile(v, a, preset, dest, spec, frames, progress)
+
+
+def _video_layers(
+    timeline: Timeline, v: Any, preset: Preset, frames: int, font: Path | None,
+    texts: TextFiles | None, cues: Sequence[Cue],
+) -> Any:  # fmt: skip
+    """Overlays, burnt-in captions and the final fade, on the joined picture."""
+    layers = _Layers(preset, font, texts)
+    for ov in timeline.overlays:
+        v = layers.overlay(v, ov)
+    if cues:
+        v = layers.captions(v, cues)
+    if timeline.fade_out_s > 0:
+        n = min(frames, max(1, round(timeline.fade_out_s * preset.fps)))
+        v = v.filter("fade", type="out", start_frame=frames - n, nb_frames=n)
+    return v
+
+
+def _programme_audio(timeline: Timeline, a: Any, preset: Preset, samples: int) -> Any:
+    """The joined dialogue with the final fade and the music bed, at the exact length."""
+    fps, rate = preset.fps, preset.audio_rate
+    if timeline.fade_out_s > 0:
+        n = min(timeline.frame_count(fps), max(1, round(timeline.fade_out_s * fps)))
+        ns = samples_for_frames(n, fps, rate)
+        a = a.filter("afade", type="out", start_sample=samples - ns, nb_samples=ns)
+    if timeline.music is not None:
+        a = _music(timeline, a, preset, samples)
+    # Make sure of the rate, format and exact length the measurement and the encoder see.
+    a = a.filter("aresample", rate).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+    return a.filter("apad", whole_len=samples).filter("atrim", end_sample=samples)
 
 
 def video_codec_args(preset: Preset, threads: int | None, cfr: bool = True) -> dict[str, Any]:
@@ -376,8 +410,12 @@ def video_codec_args(preset: Preset, threads: int | None, cfr: bool = True) -> d
 
 def _compile(v: Any, a: Any, preset: Preset, dest: Path, spec: OutputSpec, frames: int,
              progress: bool) -> list[str]:  # fmt: skip
-    if spec.kind == "measure":
+    if spec.kind == "measure" and str(dest) == "-":
         return ffmpeg.output(a, "-", f="null").compile(cmd=process.ffmpeg_base_args())
+    if spec.kind == "measure":
+        # float samples: the mix may pass 0 dBFS before the gain brings it down
+        node = ffmpeg.output(a, str(dest), f="wav", rf64="auto", **{"c:a": "pcm_f32le"})
+        return node.compile(cmd=process.ffmpeg_base_args())
     kw: dict[str, Any] = {}
     if spec.kind != "audio":
         kw |= video_codec_args(preset, spec.threads)  # the graph already ends on the last frame

@@ -202,11 +202,12 @@ async def _render_audio(
     timeout_s: float | None,
 ) -> None:
     """The whole programme's audio (AAC): a loudness pre-pass if needed, then the encode."""
-    from editbay_common.media.render.engine import loudness_gain  # engine imports this module
+    from editbay_common.media.render.engine import programme_audio  # engine imports this module
 
-    gain = await loudness_gain(timeline, preset, dict(infos), timeout_s)
+    wav, gain = await programme_audio(timeline, preset, dict(infos), dest.parent,
+                                      timeout_s) or (None, None)  # fmt: skip
     args = build_args(timeline, preset, infos, dest, spec=OutputSpec("audio"), progress=False,
-                      gain=gain)  # fmt: skip
+                      gain=gain, audio=wav)  # fmt: skip
     await process.run(args, timeout=timeout_s)
 
 
