@@ -283,9 +283,8 @@ Notes on the method and on missed targets:
   shows little in steal time). Times are medians of 3 runs. Three complete benchmark runs of the
   same engine code gave, in order: (a) 1.04x (one measurement each), 1.20x, 1.31x (medians of 3;
   the last is this file); (b) 4.46x, 3.97x, 5.03x; (c) 0.76x, 0.91x, 0.55x. So no target but (a)
-  vs MoviePy is met
-  reliably: (b) and (c) are met in this run and missed in the two before, (a) vs the floor is
-  missed in this run and the one before and met in the first.
+  vs MoviePy is met reliably: (b) and (c) are met in this run and missed in the two before, (a)
+  vs the floor is missed in this run and the one before and met in the first.
 - Loudness is normalised the linear way: an audio-only pre-pass measures the programme with
   ebur128 (integrated loudness, sample peak) while writing the programme's audio to a float WAV,
   and the encode reads that WAV with one static gain (a look-ahead limiter only when the peaks
