@@ -12,9 +12,11 @@ import pytest
 from editbay_common.media.render import MusicBed, Overlay, Segment, Timeline, Transition, render
 from editbay_common.media.render.chunks import cut_points, render_chunked, split_timeline
 from editbay_common.media.render.smart import (
+    Layout,
     Part,
     SmartPathUnavailable,
     _check_encoded,
+    plan_parts,
     plan_timeline,
 )
 from editbay_common.media.render.verify import strict_decode
@@ -41,6 +43,8 @@ async def test_smart_path_copies_whole_gops_and_matches_full_render(footage, sma
     tl = Timeline((Segment(src, 0.4, 3.3), Segment(footage["b"], 1.1, 3.6), Segment(src, 4.2, 4.5)))
     parts = await plan_timeline(tl, small)
     assert any(p.copy for p in parts) and any(not p.copy for p in parts)
+    # some copies end between groups of B-frames inside a GOP, not on a keyframe
+    assert any(p.copy and p.end % 30 for p in parts), parts
     assert sum(p.frames for p in parts) == tl.frame_count(small.fps)
     smart = await render(tl, small, tmp_path / "smart.mp4")
     full = await render(tl, small, tmp_path / "full.mp4", allow_smart=False)
@@ -55,6 +59,31 @@ async def test_smart_path_copies_whole_gops_and_matches_full_render(footage, sma
         pos += part.frames
     near = sorted({f for c in cuts for f in (c - 1, c, c + 1) if 0 <= f < len(psnr)})
     assert min(psnr[f] for f in near) >= 35, [(f, psnr[f]) for f in near]
+
+
+def _packets(decode_order: list[int], keys: set[int], fps: int = 30) -> list[tuple[float, bool]]:
+    return [(f / fps, f in keys) for f in decode_order]
+
+
+def test_copies_end_on_closed_boundaries_inside_the_last_gop():
+    # two closed GOPs of 8 frames, I P B B in mini-GOPs: decode order 0 3 1 2 | 6 4 5 | 7, ...
+    gop = [0, 3, 1, 2, 6, 4, 5, 7]
+    layout = Layout.of(_packets(gop + [f + 8 for f in gop], {0, 8}), 30)
+    assert sorted(layout.closed) == [0, 1, 4, 7, 8, 9, 12, 15, 16]
+    parts = plan_parts(2, 12, layout, Path("s.mp4"))  # frames 2..13
+    assert [(p.start, p.end, p.copy) for p in parts] == [(2, 8, False), (8, 12, True),
+                                                         (12, 14, False)]  # fmt: skip
+    assert not parts[2].on_keyframe  # the tail is decoded from the keyframe at 8
+    whole = plan_parts(8, 8, layout, Path("s.mp4"))
+    assert [(p.start, p.end, p.copy) for p in whole] == [(8, 16, True)]
+
+
+def test_an_open_gop_keyframe_is_not_a_copy_start():
+    # the second keyframe (8) is followed in decode order by B-frames shown before it (6, 7)
+    layout = Layout.of(_packets([0, 3, 1, 2, 5, 4, 8, 6, 7, 11, 9, 10], {0, 8}), 30)
+    assert 8 not in layout.closed
+    parts = plan_parts(2, 9, layout, Path("s.mp4"))  # frames 2..10: no closed GOP to start from
+    assert [(p.start, p.end, p.copy) for p in parts] == [(2, 11, False)]
 
 
 async def test_smart_path_declines_edits_it_cannot_copy(footage, small, tmp_path):

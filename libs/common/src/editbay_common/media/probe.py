@@ -111,8 +111,13 @@ def input_args(
     return ["-protocol_whitelist", PROTOCOL_WHITELIST, *fmt, "-i", input_url(path)]
 
 
-async def probe(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> MediaInfo:
-    """Read and validate a file's metadata. Raises ``MediaRejected`` with a reason code."""
+async def probe(
+    path: Path, limits: MediaLimits = DEFAULT_LIMITS, *, keyframe_interval: bool = True
+) -> MediaInfo:
+    """Read and validate a file's metadata. Raises ``MediaRejected`` with a reason code.
+
+    ``keyframe_interval=False`` skips the second ffprobe run that estimates it (left None): the
+    renderer, which probes every source before each render, has no use for it."""
     path = Path(path)
     size = _check_size(path, limits)
     data = await _ffprobe_json(path, limits)
@@ -140,8 +145,10 @@ async def probe(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> MediaInfo:
     video = None
     if vdata is not None:
         _check_resolution(vdata, limits)
-        keyframe_interval = await _keyframe_interval(path, container, int(vdata["index"]), limits)
-        video = _video_stream(vdata, keyframe_interval)
+        interval = None
+        if keyframe_interval:
+            interval = await _keyframe_interval(path, container, int(vdata["index"]), limits)
+        video = _video_stream(vdata, interval)
     audio = _audio_stream(adata) if adata is not None else None
     return MediaInfo(container, duration, size, len(streams), video, audio)
 

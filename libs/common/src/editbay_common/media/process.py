@@ -13,12 +13,15 @@ import os
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 FFMPEG = os.environ.get("EDITBAY_FFMPEG", "ffmpeg")
 FFPROBE = os.environ.get("EDITBAY_FFPROBE", "ffprobe")
 
 # Only local files and pipes: a hostile playlist cannot reach the network or other protocols.
 PROTOCOL_WHITELIST = "file,pipe"
+
+T = TypeVar("T")
 
 
 class FFmpegError(RuntimeError):
@@ -66,13 +69,24 @@ async def run(
     adds ``-progress pipe:1`` to ``args``); stdout is then consumed line by line instead of kept.
     On timeout or cancellation the whole process group is killed.
     """
-    proc = await asyncio.create_subprocess_exec(
-        *args,
-        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
+    spawn = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(
+            *args,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
     )
+    try:
+        proc = await asyncio.shield(spawn)
+    except asyncio.CancelledError:
+        # Cancelled while the process was being started: it may exist already; end it too.
+        with contextlib.suppress(Exception):
+            started = await spawn
+            kill_group(started)
+            await started.wait()
+        raise
     try:
         result = await asyncio.wait_for(_communicate(proc, stdin, on_progress), timeout)
     except TimeoutError:
@@ -125,3 +139,16 @@ async def _communicate(
 def ffmpeg_base_args() -> list[str]:
     """Arguments every FFmpeg call starts with: quiet, no stdin interaction, overwrite."""
     return [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+
+
+async def together(*aws: Awaitable[T]) -> list[T]:
+    """Await all of ``aws`` at once; when one fails (or the caller is cancelled), cancel the others,
+    which kills their FFmpeg process groups, wait for them, and raise that first error."""
+    tasks = [asyncio.ensure_future(aw) for aw in aws]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        pending = [t for t in tasks if not t.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)

@@ -1,5 +1,6 @@
 """The FFmpeg render engine: timelines, presets, rendering, verification, chunks, smart path."""
 
+from editbay_common.media.render.audio import render_programme_audio
 from editbay_common.media.render.chunks import (
     join_chunks,
     render_chunk,
@@ -36,6 +37,7 @@ __all__ = [
     "render",
     "render_chunk",
     "render_chunked",
+    "render_programme_audio",
     "split_timeline",
     "verify_output",
 ]

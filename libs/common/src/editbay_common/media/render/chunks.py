@@ -1,10 +1,11 @@
 """Chunked rendering: split a timeline, render the pieces independently, join them losslessly.
 
 Chunk boundaries fall on whole frames and never inside a transition or the final fade, so every
-chunk is an ordinary timeline. Chunks carry H.264 video and uncompressed PCM audio (MOV): the join
-stream-copies the video (concat demuxer) and encodes the concatenated PCM once, so the audio is
-continuous across joins (no AAC priming gaps, no clicks) and loudness is normalised over the whole
-programme rather than per chunk (a measuring pass over the joined PCM, then one static gain).
+chunk is an ordinary timeline. Chunks carry only the picture (H.264 in MP4); the programme's
+audio is one more job, rendered for the whole timeline at once (``render_programme_audio``), so it
+has no joins at all (no AAC priming gaps, no clicks) and its loudness is normalised over the whole
+programme. The join stream-copies the chunks' video (concat demuxer) and the audio into one MP4.
+A worker can take any of the jobs: the chunks and the audio render at the same time.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from editbay_common.media import process
+from editbay_common.media.render.audio import WL, mux, render_programme_audio
 from editbay_common.media.render.engine import (
     Progress,
     ProgressFn,
@@ -28,15 +30,8 @@ from editbay_common.media.render.engine import (
     partial_path,
 )
 from editbay_common.media.render.graph import OutputSpec
-from editbay_common.media.render.loudness import (
-    MEASURE_FILTER,
-    Gain,
-    Loudness,
-    measure,
-    normalising_gain,
-)
 from editbay_common.media.render.presets import Preset
-from editbay_common.media.render.timeline import Segment, Timeline, samples_for_frames
+from editbay_common.media.render.timeline import Segment, Timeline
 from editbay_common.media.render.verify import verify_output
 
 
@@ -117,12 +112,12 @@ async def render_chunk(
     timeout_s: float | None = None,
     on_progress: ProgressFn | None = None,
 ) -> Path:
-    """Render one chunk to ``dest`` (MOV: H.264 video, PCM audio, not yet loudness-normalised)."""
+    """Render one chunk's picture to ``dest`` (H.264 in MP4, no audio)."""
     infos = await load_sources(chunk)
     scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="chunk-"))
     tmp = partial_path(dest)
     try:
-        args = await full_args(chunk, preset, infos, tmp, scratch, OutputSpec("mov-pcm", threads))
+        args = await full_args(chunk, preset, infos, tmp, scratch, OutputSpec("video", threads))
         progress = Progress(on_progress, float(chunk.exact_duration(preset.fps)))
         await process.run(args, timeout=timeout_s, on_progress=progress.on_block)
         tmp.replace(dest)
@@ -140,51 +135,17 @@ def _quote(path: Path) -> str:
 
 
 async def join_chunks(
-    chunk_paths: Sequence[Path],
-    dest: Path,
-    *,
-    preset: Preset,
-    total_frames: int | None = None,
-    normalize_loudness: bool = True,
-    timeout_s: float | None = None,
+    chunk_paths: Sequence[Path], audio: Path, dest: Path, *, timeout_s: float | None = None
 ) -> Path:
-    """Join rendered chunks into one MP4: video stream-copied, audio encoded once from the PCM.
-
-    (No ``-frames:v`` limit here: FFmpeg would end the file at the last video frame while the
-    interleaved PCM still waits in its buffers, cutting the audio short.)
-    """
+    """Join rendered chunks and the programme's audio into one MP4, both stream-copied."""
     scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="join-"))
     tmp = partial_path(dest)
     try:
         listing = scratch / "chunks.ffconcat"
         body = "".join(f"file {_quote(p)}\n" for p in chunk_paths)
         listing.write_text("ffconcat version 1.0\n" + body)
-        source = [*process.ffmpeg_base_args(), "-protocol_whitelist", process.PROTOCOL_WHITELIST,
-                  "-f", "concat", "-safe", "0", "-i", str(listing)]  # fmt: skip
-        audio = []
-        if normalize_loudness:
-            # Measure the joined PCM (cheap: no video decoding), then one static gain.
-            async def measure_with(gain: Gain | None) -> Loudness:
-                chain = f"{gain.filter_string()},{MEASURE_FILTER}" if gain else MEASURE_FILTER
-                args = [*source, "-map", "0:a:0", "-af", chain, "-f", "null", "-"]
-                return await measure(args, timeout_s)
-
-            gain = await normalising_gain(measure_with, preset.loudness_lufs)
-            audio.append(gain.filter_string())
-        audio += [
-            f"aresample={preset.audio_rate}",
-            "aformat=sample_fmts=fltp:channel_layouts=stereo",
-        ]
-        if total_frames is not None:
-            samples = samples_for_frames(total_frames, preset.fps, preset.audio_rate)
-            audio += [f"apad=whole_len={samples}", f"atrim=end_sample={samples}"]
-        args = [
-            *source, "-map", "0:v:0", "-map", "0:a:0", "-c:v", "copy",
-            "-af", ",".join(audio), "-c:a", "aac", "-b:a", preset.audio_bitrate,
-            "-ar", str(preset.audio_rate), "-ac", "2", "-movflags", "+faststart",
-            "-f", "mp4", str(tmp),
-        ]  # fmt: skip
-        await process.run(args, timeout=timeout_s)
+        video = ["-f", "concat", "-safe", "0", "-i", str(listing)]
+        await mux([*WL, *video], audio, tmp, timeout_s=timeout_s)
         tmp.replace(dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -204,24 +165,22 @@ async def render_chunked(
     timeout_s: float | None = None,
     verify: bool = True,
 ) -> RenderResult:
-    """Split, render the chunks concurrently on this machine, join and verify."""
+    """Split, render the chunks and the audio concurrently on this machine, join and verify."""
     chunks = split_timeline(timeline, n, fps=preset.fps)
     work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="chunks-"))
     try:
-        paths = [work / f"chunk-{i:03d}.mov" for i in range(len(chunks))]
-        await asyncio.gather(*(
-            render_chunk(c, preset, p, threads=threads, timeout_s=timeout_s)
-            for c, p in zip(chunks, paths, strict=True)
-        ))  # fmt: skip
-        frames = timeline.frame_count(preset.fps)
-        await join_chunks(
-            paths, dest, preset=preset, total_frames=frames,
-            normalize_loudness=timeline.normalize_loudness, timeout_s=timeout_s,
+        paths = [work / f"chunk-{i:03d}.mp4" for i in range(len(chunks))]
+        audio = work / "audio.m4a"
+        await process.together(
+            *(render_chunk(c, preset, p, threads=threads, timeout_s=timeout_s)
+              for c, p in zip(chunks, paths, strict=True)),
+            render_programme_audio(timeline, preset, audio, timeout_s=timeout_s),
         )  # fmt: skip
+        await join_chunks(paths, audio, dest, timeout_s=timeout_s)
     finally:
         await asyncio.to_thread(shutil.rmtree, work, True)
     expected = float(timeline.exact_duration(preset.fps))
     if verify:
         await verify_output(dest, expected_duration_s=expected, preset=preset)
     size = await asyncio.to_thread(os.path.getsize, dest)
-    return RenderResult(dest, expected, frames, size, False)
+    return RenderResult(dest, expected, timeline.frame_count(preset.fps), size, False)

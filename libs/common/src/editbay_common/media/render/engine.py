@@ -13,9 +13,9 @@ from pathlib import Path
 
 from editbay_common.media import process
 from editbay_common.media.limits import MediaRejected
+from editbay_common.media.render.audio import WL, mux, render_audio
 from editbay_common.media.render.captions import read_captions, shift_cues, write_sidecars
 from editbay_common.media.render.graph import OutputSpec, build_args
-from editbay_common.media.render.loudness import Gain, Loudness, measure, normalising_gain
 from editbay_common.media.render.presets import Preset
 from editbay_common.media.render.sources import SourceInfo, source_info
 from editbay_common.media.render.text import TextFiles, default_font
@@ -115,11 +115,8 @@ async def render(
             used_smart = await _try_smart(timeline, preset, infos, tmp, scratch, progress,
                                           timeout_s, threads, verify)  # fmt: skip
         if not used_smart:
-            audio = await programme_audio(timeline, preset, infos, scratch, timeout_s)
-            args = await full_args(
-                timeline, preset, infos, tmp, scratch, OutputSpec("mp4", threads), audio
-            )
-            await process.run(args, timeout=timeout_s, on_progress=progress.on_block)
+            await _render_full(timeline, preset, infos, tmp, scratch, progress, timeout_s,
+                               threads)  # fmt: skip
         if verify and not used_smart:  # the smart path verifies itself (it may fall back)
             await verify_output(tmp, expected_duration_s=expected, preset=preset)
         tmp.replace(dest)
@@ -136,6 +133,26 @@ async def render(
         await asyncio.to_thread(shutil.rmtree, scratch, True)
     return RenderResult(dest, expected, timeline.frame_count(preset.fps), dest.stat().st_size,
                         used_smart)  # fmt: skip
+
+
+async def _render_full(
+    timeline: Timeline,
+    preset: Preset,
+    infos: dict[Path, SourceInfo],
+    tmp: Path,
+    scratch: Path,
+    progress: Progress,
+    timeout_s: float | None,
+    threads: int | None,
+) -> None:
+    """The full re-encode: the picture and the programme's audio at once, then the mux."""
+    video, audio = scratch / "video.mp4", scratch / "audio.m4a"
+    args = await full_args(timeline, preset, infos, video, scratch, OutputSpec("video", threads))
+    await process.together(
+        process.run(args, timeout=timeout_s, on_progress=progress.on_block),
+        render_audio(timeline, preset, infos, audio, scratch, timeout_s),
+    )
+    await mux([*WL, "-f", "mov", "-i", str(video)], audio, tmp, timeout_s=timeout_s)
 
 
 async def _try_smart(
@@ -169,32 +186,6 @@ async def _try_smart(
         return False
 
 
-async def programme_audio(
-    timeline: Timeline,
-    preset: Preset,
-    infos: dict[Path, SourceInfo],
-    scratch: Path,
-    timeout_s: float | None = None,
-) -> tuple[Path, Gain] | None:
-    """The loudness pre-pass: render the programme's audio once (audio only, no video decoded)
-    to a WAV file in ``scratch`` while measuring it, and plan its static gain. The encode reads
-    that file instead of the sources' audio. None if the timeline is not loudness-normalised."""
-    if not timeline.normalize_loudness:
-        return None
-    wav = scratch / "programme.wav"
-
-    async def measure_with(gain: Gain | None) -> Loudness:
-        if gain is None:
-            args = build_args(timeline, preset, infos, wav, spec=OutputSpec("measure"),
-                              progress=False)  # fmt: skip
-        else:  # the limiter's effect, measured on the rendered audio (nothing written)
-            args = build_args(timeline, preset, infos, Path("-"), spec=OutputSpec("measure"),
-                              progress=False, gain=gain, audio=wav)  # fmt: skip
-        return await measure(args, timeout_s)
-
-    return wav, await normalising_gain(measure_with, preset.loudness_lufs)
-
-
 async def full_args(
     timeline: Timeline,
     preset: Preset,
@@ -202,7 +193,6 @@ async def full_args(
     out: Path,
     scratch: Path,
     spec: OutputSpec,
-    audio: tuple[Path, Gain] | None = None,
 ) -> list[str]:
     """FFmpeg args of the full re-encode path (fonts and text files prepared in ``scratch``)."""
     needs_text = any(o.kind in ("title", "lower_third") for o in timeline.overlays)
@@ -211,6 +201,5 @@ async def full_args(
         cues = shift_cues(read_captions(timeline.captions), timeline.captions_offset_s,
                           timeline.duration_s)  # fmt: skip
     font = await default_font() if (needs_text or cues) and spec.kind != "audio" else None
-    wav, gain = audio if audio is not None else (None, None)
     return build_args(timeline, preset, infos, out, spec=spec, font=font,
-                      texts=TextFiles(scratch), cues=cues, gain=gain, audio=wav)  # fmt: skip
+                      texts=TextFiles(scratch), cues=cues)  # fmt: skip

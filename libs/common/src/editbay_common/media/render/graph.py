@@ -9,6 +9,7 @@ on the joined picture; the audio is mixed with the music bed and loudness-normal
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +38,11 @@ WL = {"protocol_whitelist": process.PROTOCOL_WHITELIST}
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """What to write: ``mp4`` (H.264 + AAC, faststart), ``mov-pcm`` (H.264 + PCM, for chunks
-    that are joined later), ``audio`` (AAC only, for the smart path) or ``measure`` (the loudness
-    pre-pass: the programme's audio through ``ebur128`` into a float WAV file that the encode
-    then uses instead of decoding and mixing the sources' audio again; to ``-``, nothing is
-    written)."""
+    """What to write: ``mp4`` (H.264 + AAC, faststart), ``video`` (H.264 only, MP4 without
+    faststart: the picture, rendered while the audio is rendered by another process; also the
+    chunks of a chunked render), ``audio`` (AAC only, M4A) or ``measure`` (the loudness pre-pass:
+    the programme's audio through ``ebur128`` into a float WAV file that the encode then uses
+    instead of decoding and mixing the sources' audio again; to ``-``, nothing is written)."""
 
     kind: str = "mp4"
     threads: int | None = None
@@ -330,30 +331,32 @@ def build_args(
 
     With ``normalize_loudness`` the ``mp4`` and ``audio`` outputs need ``gain`` and ``audio``,
     the programme's audio as the ``measure`` pass wrote it (see ``loudness``)."""
-    with_video = spec.kind in ("mp4", "mov-pcm")
+    with_video = spec.kind in ("mp4", "video")
+    with_audio = spec.kind != "video"
+    mix = with_audio and audio is None  # the sources' audio is decoded and mixed here
     fps, rate = preset.fps, preset.audio_rate
     frames = timeline.frame_count(fps)
     samples = samples_for_frames(frames, fps, rate)
     v = a = None
-    if with_video or audio is None:
+    if with_video or mix:
         pieces = [
-            _segment(s, i, preset, infos[s.source], with_video, audio is None)
+            _segment(s, i, preset, infos[s.source], with_video, mix)
             for i, s in enumerate(timeline.segments)
         ]
-        out = _join(timeline, pieces, preset, with_video, audio is None)
+        out = _join(timeline, pieces, preset, with_video, mix)
         v, a = out.v, out.a
     if with_video:
         v = _video_layers(timeline, v, preset, frames, font, texts, cues)
-    if audio is None:
+    if mix:
         a = _programme_audio(timeline, a, preset, samples)
-    else:
+    elif with_audio:
         a = ffmpeg.input(str(audio), f="wav", **WL).audio
     if spec.kind == "measure":
         # a measuring pass may check the effect of a gain (and limiter) on the programme
         for name, opts in gain.filters() if gain is not None else ():
             a = a.filter(name, **opts)
         a = a.filter("ebur128", peak="sample", framelog="verbose")  # as MEASURE_FILTER
-    elif timeline.normalize_loudness and spec.kind != "mov-pcm":
+    elif timeline.normalize_loudness and with_audio:
         if gain is None or audio is None:
             raise ValueError("loudness normalisation needs the measuring pass's audio and gain")
         for name, opts in gain.filters():
@@ -395,16 +398,24 @@ def _programme_audio(timeline: Timeline, a: Any, preset: Preset, samples: int) -
     return a.filter("apad", whole_len=samples).filter("atrim", end_sample=samples)
 
 
+def x264_threads() -> int:
+    """x264's frame threads when the caller sets no limit.
+
+    x264 picks 1.5 a core; on small machines we give it more. Its frame threads are also the
+    buffer that keeps it encoding while the decoder of the next segment pre-rolls from the
+    keyframe before its in-point: on 2 cores, 6 threads rendered the 12-segment benchmark edit
+    about 5% faster than 3, a plain transcode no faster (benchmarks/results/render.md)."""
+    return max(6, len(os.sched_getaffinity(0)) * 3 // 2)
+
+
 def video_codec_args(preset: Preset, threads: int | None, cfr: bool = True) -> dict[str, Any]:
     """x264 settings of a preset; ``cfr=False`` keeps input timestamps (already exact)."""
-    params = f"threads={threads}" if threads else None
     args: dict[str, Any] = {
         "c:v": "libx264", "preset": preset.x264_preset, "crf": preset.crf,
         "pix_fmt": "yuv420p", "profile:v": "high", "g": preset.gop_frames,
+        "x264-params": f"threads={threads or x264_threads()}",
     }  # fmt: skip
     args |= {"r": preset.fps, "fps_mode": "cfr"} if cfr else {"fps_mode": "passthrough"}
-    if params:
-        args["x264-params"] = params
     return args
 
 
@@ -419,15 +430,14 @@ def _compile(v: Any, a: Any, preset: Preset, dest: Path, spec: OutputSpec, frame
     kw: dict[str, Any] = {}
     if spec.kind != "audio":
         kw |= video_codec_args(preset, spec.threads)  # the graph already ends on the last frame
-    if spec.kind == "mov-pcm":
-        kw |= {"c:a": "pcm_s16le", "f": "mov"}
+    if spec.kind == "video":
+        kw |= {"f": "mp4"}
     else:
-        kw |= {"c:a": "aac", "b:a": preset.audio_bitrate}
+        kw |= {"c:a": "aac", "b:a": preset.audio_bitrate, "ar": preset.audio_rate, "ac": 2}
         kw |= {"f": "mp4", "movflags": "+faststart"} if spec.kind == "mp4" else {"f": "ipod"}
-    kw |= {"ar": preset.audio_rate, "ac": 2}
     if spec.threads:
         kw["threads"] = spec.threads
-    streams = [a] if spec.kind == "audio" else [v, a]
+    streams = {"audio": [a], "video": [v]}.get(spec.kind, [v, a])
     node = ffmpeg.output(*streams, str(dest), **kw)
     base = process.ffmpeg_base_args()
     if spec.threads:

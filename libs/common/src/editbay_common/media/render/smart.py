@@ -22,9 +22,10 @@ from pathlib import Path
 
 from editbay_common.media import process
 from editbay_common.media.probe import input_url
-from editbay_common.media.render.graph import OutputSpec, build_args, video_codec_args
+from editbay_common.media.render.audio import mux, render_audio
+from editbay_common.media.render.graph import video_codec_args
 from editbay_common.media.render.presets import Preset
-from editbay_common.media.render.sources import SourceInfo, keyframe_times
+from editbay_common.media.render.sources import SourceInfo, video_packets
 from editbay_common.media.render.timeline import Timeline, frames_at
 
 WL = ["-protocol_whitelist", process.PROTOCOL_WHITELIST]
@@ -76,31 +77,59 @@ def eligible(timeline: Timeline, preset: Preset, infos: Mapping[Path, SourceInfo
     )
 
 
-def plan_parts(start: int, frames: int, keyframes: list[int], source: Path) -> list[Part]:
-    """Split source frames ``[start, start+frames)`` into re-encoded ends and a copied middle."""
+@dataclass(frozen=True)
+class Layout:
+    """Where a source may be cut without re-encoding, in frames at the preset's rate."""
+
+    keyframes: frozenset[int]
+    # ``b`` such that the packets before frame ``b`` in decode order are exactly frames ``< b``:
+    # nothing on one side refers to or is shown on the other (B-frames never straddle ``b``).
+    closed: frozenset[int]
+
+    @classmethod
+    def of(cls, packets: list[tuple[float, bool]], fps: int) -> Layout:
+        frames = [frames_at(t, fps) for t, _ in packets]
+        base = min(frames, default=0)
+        closed, seen = {base}, -1
+        for count, frame in enumerate(frames, start=1):
+            seen = max(seen, frame)
+            if seen - base + 1 == count:
+                closed.add(seen + 1)
+        keys = frozenset(f for f, (_, key) in zip(frames, packets, strict=True) if key)
+        return cls(keys, frozenset(closed))
+
+
+def plan_parts(start: int, frames: int, layout: Layout, source: Path) -> list[Part]:
+    """Split source frames ``[start, start+frames)`` into re-encoded ends and a copied middle.
+
+    The copy starts on a keyframe that opens a closed GOP and ends on the last closed boundary
+    before the out-point, often inside the last GOP (between two groups of B-frames), so the
+    tail that is re-encoded is a few frames rather than up to a whole GOP."""
     end = start + frames
-    first = next((k for k in keyframes if k >= start), None)
-    last = next((k for k in reversed(keyframes) if k <= end), None)
+    opens = layout.keyframes & layout.closed  # keyframes that open a closed GOP
+    first = min((k for k in opens if k >= start), default=None)
+    last = max((b for b in layout.closed if b <= end), default=None)
+    on_key = start in opens
     if first is None or last is None or last <= first:
-        return [Part(source, start, end, copy=False, on_keyframe=start in keyframes)]
+        return [Part(source, start, end, copy=False, on_keyframe=on_key)]
     parts = []
     if first > start:
         parts.append(Part(source, start, first, copy=False))
     parts.append(Part(source, first, last, copy=True, on_keyframe=True))
     if end > last:
-        parts.append(Part(source, last, end, copy=False, on_keyframe=True))
+        parts.append(Part(source, last, end, copy=False, on_keyframe=last in opens))
     return parts
 
 
 async def plan_timeline(timeline: Timeline, preset: Preset) -> list[Part]:
     fps = preset.fps
     sources = list(dict.fromkeys(s.source for s in timeline.segments))
-    times = await asyncio.gather(*(keyframe_times(p) for p in sources))
-    keyframes = {p: [frames_at(t, fps) for t in ts] for p, ts in zip(sources, times, strict=True)}
+    packets = await asyncio.gather(*(video_packets(p) for p in sources))
+    layouts = {p: Layout.of(pk, fps) for p, pk in zip(sources, packets, strict=True)}
     parts: list[Part] = []
     for seg in timeline.segments:
         start = frames_at(seg.in_s, fps)
-        parts += plan_parts(start, seg.frames(fps), keyframes[seg.source], seg.source)
+        parts += plan_parts(start, seg.frames(fps), layouts[seg.source], seg.source)
     return parts
 
 
@@ -194,23 +223,6 @@ def _check_encoded(encodes: list[tuple[int, Part]], preset: Preset, scratch: Pat
         (scratch / row[0]).replace(scratch / _part_name(i))
 
 
-async def _render_audio(
-    timeline: Timeline,
-    preset: Preset,
-    infos: Mapping[Path, SourceInfo],
-    dest: Path,
-    timeout_s: float | None,
-) -> None:
-    """The whole programme's audio (AAC): a loudness pre-pass if needed, then the encode."""
-    from editbay_common.media.render.engine import programme_audio  # engine imports this module
-
-    wav, gain = await programme_audio(timeline, preset, dict(infos), dest.parent,
-                                      timeout_s) or (None, None)  # fmt: skip
-    args = build_args(timeline, preset, infos, dest, spec=OutputSpec("audio"), progress=False,
-                      gain=gain, audio=wav)  # fmt: skip
-    await process.run(args, timeout=timeout_s)
-
-
 async def render_smart(
     timeline: Timeline,
     preset: Preset,
@@ -228,7 +240,9 @@ async def render_smart(
     assert isinstance(progress, Progress)
     # The audio is the longest single chain (measure, then AAC): start it before planning.
     audio = scratch / "audio.m4a"
-    audio_job = asyncio.create_task(_render_audio(timeline, preset, infos, audio, timeout_s))
+    audio_job = asyncio.create_task(
+        render_audio(timeline, preset, infos, audio, scratch, timeout_s)
+    )
     try:
         parts = await plan_timeline(timeline, preset)
     except BaseException:
@@ -261,11 +275,6 @@ async def render_smart(
         for job in pending:
             job.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-    join = [
-        *process.ffmpeg_base_args(), *WL, "-f", "concat", "-safe", "1",
-        "-i", str(scratch / "parts.ffconcat"), *WL, "-i", str(audio),
-        "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
-        "-movflags", "+faststart", "-f", "mp4", str(out),
-    ]  # fmt: skip
-    await process.run(join, timeout=timeout_s)
+    listing = ["-f", "concat", "-safe", "1", "-i", str(scratch / "parts.ffconcat")]
+    await mux([*WL, *listing], audio, out, timeout_s=timeout_s)
     return parts

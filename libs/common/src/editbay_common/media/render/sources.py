@@ -1,7 +1,7 @@
 """What the renderer needs to know about its source files (ffprobe, run asynchronously).
 
 Sources are probed with the hardened ``editbay_common.media.probe``; this module adds the
-keyframe positions the smart path cuts at and a packet count.
+packet layout the smart path cuts by and a packet count.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ async def ffprobe_json(path: Path, *entries: str) -> dict:
 
 async def source_info(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> SourceInfo:
     """Probe a source through the hardened ``probe`` (limits, allow-listed demuxers)."""
-    info = await probe(path, limits)
+    info = await probe(path, limits, keyframe_interval=False)
     v, a = info.video, info.audio
     fields: dict = {"duration_s": info.duration_s, "has_audio": a is not None,
                     "demuxer": info.demuxer}  # fmt: skip
@@ -65,17 +65,17 @@ async def source_info(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> Sourc
     return SourceInfo(**fields)
 
 
-async def keyframe_times(path: Path) -> list[float]:
-    """Presentation times of the video keyframes, in order (packet flags, no decoding)."""
+async def video_packets(path: Path) -> list[tuple[float, bool]]:
+    """``(presentation time, is keyframe)`` of every video packet, in decode order (packet
+    headers only, nothing decoded)."""
     data = await ffprobe_json(
         path, "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags"
     )
-    times = [
-        float(p["pts_time"])
+    return [
+        (float(p["pts_time"]), "K" in p.get("flags", ""))
         for p in data.get("packets", [])
-        if "K" in p.get("flags", "") and p.get("pts_time") not in (None, "N/A")
+        if p.get("pts_time") not in (None, "N/A")
     ]
-    return sorted(times)
 
 
 async def count_frames(path: Path) -> int:
