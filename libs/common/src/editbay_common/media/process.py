@@ -150,5 +150,8 @@ async def together(*aws: Awaitable[T]) -> list[T]:
     finally:
         pending = [t for t in tasks if not t.done()]
         for task in pending:
-            task.cancel()
+            # Once only: a second cancel would interrupt a run that is waiting for its killed
+            # FFmpeg to exit (gather has already cancelled them all if we were cancelled).
+            if not task.cancelling():
+                task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)

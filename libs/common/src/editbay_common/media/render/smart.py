@@ -238,43 +238,34 @@ async def render_smart(
     from editbay_common.media.render.engine import Progress  # engine imports this module
 
     assert isinstance(progress, Progress)
-    # The audio is the longest single chain (measure, then AAC): start it before planning.
-    audio = scratch / "audio.m4a"
-    audio_job = asyncio.create_task(
-        render_audio(timeline, preset, infos, audio, scratch, timeout_s)
-    )
-    try:
+
+    async def picture() -> list[Part]:
         parts = await plan_timeline(timeline, preset)
-    except BaseException:
-        audio_job.cancel()
-        await asyncio.gather(audio_job, return_exceptions=True)
-        raise
-    indexed = list(enumerate(parts))
-    encodes = [(i, p) for i, p in indexed if not p.copy]
-    copies = [(i, p) for i, p in indexed if p.copy]
-    runs = []
-    if encodes:
-        runs.append(_encode_args(encodes, preset, scratch, threads))
-    if copies:
-        runs.append(_copy_args(copies, preset, scratch))
-    # A copied part can only come out short (the source ends): the frame count of the finished
-    # file, checked by the caller, catches that, so parts are not probed one by one.
-    jobs = [asyncio.ensure_future(process.run(args, timeout=timeout_s)) for args in runs]
-    try:
-        await asyncio.gather(*jobs)
+        indexed = list(enumerate(parts))
+        encodes = [(i, p) for i, p in indexed if not p.copy]
+        copies = [(i, p) for i, p in indexed if p.copy]
+        runs = []
+        if encodes:
+            runs.append(_encode_args(encodes, preset, scratch, threads))
+        if copies:
+            runs.append(_copy_args(copies, preset, scratch))
+        # A copied part can only come out short (the source ends): the frame count of the
+        # finished file, checked by the caller, catches that, so parts are not probed one by one.
+        await process.together(*(process.run(args, timeout=timeout_s) for args in runs))
         if encodes:
             await asyncio.to_thread(_check_encoded, encodes, preset, scratch)
         await progress.report(0.9)
         lines = ["ffconcat version 1.0"]
         for i, part in indexed:
             lines += [f"file {_part_name(i)}", f"duration {part.frames / preset.fps:.6f}"]
-        (scratch / "parts.ffconcat").write_text("\n".join(lines) + "\n")
-        await audio_job
-    finally:
-        pending = [j for j in (*jobs, audio_job) if not j.done()]
-        for job in pending:
-            job.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.to_thread((scratch / "parts.ffconcat").write_text, "\n".join(lines) + "\n")
+        return parts
+
+    # The audio (measure, then AAC) is the longest single chain: it starts with the planning.
+    audio = scratch / "audio.m4a"
+    parts, _ = await process.together(
+        picture(), render_audio(timeline, preset, infos, audio, scratch, timeout_s)
+    )
     listing = ["-f", "concat", "-safe", "1", "-i", str(scratch / "parts.ffconcat")]
     await mux([*WL, *listing], audio, out, timeout_s=timeout_s)
     return parts
