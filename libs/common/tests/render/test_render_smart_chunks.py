@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -11,6 +14,7 @@ import pytest
 
 from editbay_common.media.render import MusicBed, Overlay, Segment, Timeline, Transition, render
 from editbay_common.media.render.chunks import cut_points, render_chunked, split_timeline
+from editbay_common.media.render.engine import RenderInputError
 from editbay_common.media.render.smart import (
     Layout,
     Part,
@@ -92,6 +96,35 @@ async def test_smart_path_declines_edits_it_cannot_copy(footage, small, tmp_path
     for i, tl in enumerate((with_fade, other_size)):
         result = await render(tl, small, tmp_path / f"n{i}.mp4")
         assert not result.smart_path
+
+
+def probe_children() -> list[int]:
+    out = subprocess.run(["ps", "-eo", "pid,ppid,comm"], capture_output=True, text=True).stdout
+    rows = [line.split() for line in out.splitlines()[1:]]
+    return [int(r[0]) for r in rows if r[2] in ("ffprobe", "ffmpeg") and int(r[1]) == os.getpid()]
+
+
+async def test_packets_read_ahead_are_dropped_when_the_smart_path_is_not_taken(
+    footage, small, tmp_path, caplog
+):
+    """A cut-only render reads the sources' packets while it probes them; a missing source, an
+    ineligible edit or a cancellation ends that reading and nothing is left running or unread."""
+    missing = Timeline((Segment(footage["a"], 0.4, 1.3), Segment(tmp_path / "nope.mp4", 0, 1)))
+    with pytest.raises(RenderInputError):
+        await render(missing, small, tmp_path / "x.mp4")
+    other_size = Timeline((Segment(footage["wide43"], 0.4, 1.3),))
+    assert not (await render(other_size, small, tmp_path / "y.mp4")).smart_path
+    cut = Timeline((Segment(footage["a"], 0.4, 1.3), Segment(footage["b"], 0.2, 1.0)))
+    for delay in (0.0, 0.02, 0.1):  # at whatever stage the cancellation lands
+        task = asyncio.create_task(render(cut, small, tmp_path / "z.mp4"))
+        await asyncio.sleep(delay)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert probe_children() == []
+    gc.collect()
+    await asyncio.sleep(0)
+    assert "never retrieved" not in caplog.text
 
 
 def test_split_points_avoid_transitions(footage):

@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from editbay_common.media import process
 from editbay_common.media.limits import MediaRejected
@@ -21,6 +22,9 @@ from editbay_common.media.render.sources import SourceInfo, source_info
 from editbay_common.media.render.text import TextFiles, default_font
 from editbay_common.media.render.timeline import Timeline
 from editbay_common.media.render.verify import RenderVerificationError, verify_output
+
+if TYPE_CHECKING:
+    from editbay_common.media.render.smart import Part
 
 log = logging.getLogger(__name__)
 
@@ -104,16 +108,25 @@ async def render(
     from editbay_common.media.render import smart  # smart imports engine helpers
 
     dest = Path(dest)
-    infos = await load_sources(timeline)
+    planning = None
+    if allow_smart and timeline.is_cut_only:
+        # The smart path cuts by the sources' packet layout: read it while they are probed.
+        planning = asyncio.create_task(smart.plan_timeline(timeline, preset))
+    try:
+        infos = await load_sources(timeline)
+    except BaseException:
+        await _discard(planning)
+        raise
     expected = float(timeline.exact_duration(preset.fps))
     tmp = partial_path(dest)
     scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="render-"))
     used_smart = False
     try:
         progress = Progress(on_progress, expected)
-        if allow_smart and smart.eligible(timeline, preset, infos):
+        if planning is not None and smart.eligible(timeline, preset, infos):
             used_smart = await _try_smart(timeline, preset, infos, tmp, scratch, progress,
-                                          timeout_s, threads, verify)  # fmt: skip
+                                          timeout_s, threads, verify, planning)  # fmt: skip
+        await _discard(planning)
         if not used_smart:
             await _render_full(timeline, preset, infos, tmp, scratch, progress, timeout_s,
                                threads)  # fmt: skip
@@ -130,9 +143,21 @@ async def render(
             tmp.unlink(missing_ok=True)
         raise
     finally:
+        await _discard(planning)
         await asyncio.to_thread(shutil.rmtree, scratch, True)
     return RenderResult(dest, expected, timeline.frame_count(preset.fps), dest.stat().st_size,
                         used_smart)  # fmt: skip
+
+
+async def _discard(task: asyncio.Task | None) -> None:
+    """Cancel ``task`` if it still runs (killing its FFmpeg processes) and wait for it; its
+    result or error is not wanted."""
+    if task is None:
+        return
+    task.cancel()
+    await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()  # retrieved: asyncio would log it as never retrieved
 
 
 async def _render_full(
@@ -165,6 +190,7 @@ async def _try_smart(
     timeout_s: float | None,
     threads: int | None,
     decode: bool,
+    planning: Awaitable[list[Part]],
 ) -> bool:
     """Render by the smart path; False (and a clean slate) if it cannot be done exactly.
 
@@ -173,7 +199,7 @@ async def _try_smart(
     from editbay_common.media.render import smart
 
     try:
-        await smart.render_smart(timeline, preset, infos, tmp, scratch, progress,
+        await smart.render_smart(timeline, preset, infos, tmp, scratch, progress, planning,
                                  timeout_s=timeout_s, threads=threads)  # fmt: skip
         expected = float(timeline.exact_duration(preset.fps))
         await verify_output(tmp, expected_duration_s=expected, preset=preset, decode=decode)

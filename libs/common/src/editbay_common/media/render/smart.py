@@ -16,7 +16,7 @@ the full re-encode.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,17 +230,19 @@ async def render_smart(
     out: Path,
     scratch: Path,
     progress: object,
+    planning: Awaitable[list[Part]] | None = None,
     *,
     timeout_s: float | None = None,
     threads: int | None = None,
 ) -> list[Part]:
-    """Write ``out`` (MP4) by the smart path; returns the parts it used."""
+    """Write ``out`` (MP4) by the smart path; returns the parts it used. ``planning`` is
+    ``plan_timeline(timeline, preset)`` if the caller has started it already."""
     from editbay_common.media.render.engine import Progress  # engine imports this module
 
     assert isinstance(progress, Progress)
 
     async def picture() -> list[Part]:
-        parts = await plan_timeline(timeline, preset)
+        parts = await (planning or plan_timeline(timeline, preset))
         indexed = list(enumerate(parts))
         encodes = [(i, p) for i, p in indexed if not p.copy]
         copies = [(i, p) for i, p in indexed if p.copy]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from editbay_common.media import process
 from editbay_common.media.limits import DEFAULT_LIMITS, MediaLimits
-from editbay_common.media.probe import probe
+from editbay_common.media.probe import input_url, probe
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,12 @@ class SourceInfo:
 
 
 async def ffprobe_json(path: Path, *entries: str) -> dict:
+    """ffprobe's JSON for ``path``, hardened as the probe is (local files, allowed demuxers):
+    the smart path reads packets while the sources are still being validated."""
     args = [
         process.FFPROBE, "-v", "error", "-protocol_whitelist", process.PROTOCOL_WHITELIST,
-        "-print_format", "json", *entries, str(path),
+        "-format_whitelist", DEFAULT_LIMITS.demuxer_whitelist(),
+        "-print_format", "json", *entries, input_url(path),
     ]  # fmt: skip
     result = await process.run(args, timeout=60)
     return json.loads(result.stdout or b"{}")

@@ -32,7 +32,7 @@ async def verify_output(
     if await asyncio.to_thread(_size, path) == 0:
         raise RenderVerificationError(f"{path.name}: missing or empty")
     try:
-        info = await probe(path)
+        info = await probe(path, keyframe_interval=False)
     except MediaRejected as exc:
         raise RenderVerificationError(f"{path.name}: {exc}") from exc
     v, a = info.video, info.audio
