@@ -13,8 +13,9 @@
     then the join, vs one worker rendering the whole timeline (target <= 0.6x).
 
 Every encode uses the same x264 preset (veryfast) and CRF. Each time is the median of N runs
-(3 by default; MoviePy runs once). Ratios are printed and the latest figures written to
-benchmarks/results/render.md.
+(3 by default; MoviePy runs once), and the runs a ratio compares are taken in turn (a, b, a,
+b, ...) so that a slow spell of the shared machine weighs on both sides. Ratios are printed
+and the latest figures written to benchmarks/results/render.md.
 """
 
 from __future__ import annotations
@@ -90,27 +91,32 @@ def _our_cpu_s() -> float:
     return _own_and_children_cpu_s() + WORKERS_CPU["s"]
 
 
-async def timed(
-    label: str, fn: Callable[[], Awaitable[object]], repeat: int | None = None
-) -> float:
-    """The median of ``repeat`` runs (the machine is shared: one run can be hit by other work).
+Run = tuple[str, Callable[[], Awaitable[object]]]
+
+
+async def timed_in_turn(runs: list[Run], repeat: int | None = None) -> list[float]:
+    """The median time of each run; the runs are taken in turn (a, b, a, b, ...), so a slow
+    spell of the shared machine falls on every side of a ratio alike rather than on one.
 
     Also notes how much CPU the rest of the machine used meanwhile (busy time, including time
     the hypervisor gave to other machines, minus our own CPU time)."""
-    took = []
-    busy0, ours0 = _machine_busy_s(), _our_cpu_s()
+    took: dict[str, list[float]] = {label: [] for label, _ in runs}
+    others = dict.fromkeys(took, 0.0)
     for _ in range(repeat or REPEAT["n"]):
-        start = time.perf_counter()
-        await fn()
-        took.append(time.perf_counter() - start)
-    others = max(0.0, (_machine_busy_s() - busy0) - (_our_cpu_s() - ours0))
-    OTHERS[label] = others / sum(took)
-    runs = " ".join(f"{t:.2f}" for t in took)
-    print(
-        f"  {label:<52} {statistics.median(took):7.2f} s  (runs: {runs}; other work used "
-        f"{OTHERS[label]:.2f} cores meanwhile)"
-    )
-    return statistics.median(took)
+        for label, fn in runs:
+            busy0, ours0 = _machine_busy_s(), _our_cpu_s()
+            start = time.perf_counter()
+            await fn()
+            took[label].append(time.perf_counter() - start)
+            others[label] += max(0.0, (_machine_busy_s() - busy0) - (_our_cpu_s() - ours0))
+    for label, times in took.items():
+        OTHERS[label] = others[label] / sum(times)
+        print(
+            f"  {label:<52} {statistics.median(times):7.2f} s  (runs: "
+            f"{' '.join(f'{t:.2f}' for t in times)}; other work used {OTHERS[label]:.2f} cores "
+            "meanwhile)"
+        )
+    return [statistics.median(took[label]) for label, _ in runs]
 
 
 def edit_a(sources: list[Path], seg_s: float) -> Timeline:
@@ -236,20 +242,18 @@ async def main(quick: bool) -> None:
     print("(a) 12-segment edit, title overlay, fades")
     tl_a = edit_a(sources, seg_a)
     floor_src = make_source(work / "floor.mp4", tl_a.duration_s + 1, "testsrc2", 300)
-    ours = await timed("editbay render (no output verification)",
-                       lambda: render(tl_a, PRESET, work / "a.mp4", verify=False))  # fmt: skip
-    ours_v = await timed("editbay render (with strict verification)",
-                         lambda: render(tl_a, PRESET, work / "a2.mp4"))  # fmt: skip
-    mp = await timed("MoviePy 2 render (one run: it is 6x slower)", lambda: asyncio.to_thread(
-        moviepy_render, tl_a, work / "mp.mp4", font), repeat=1)  # fmt: skip
-    floor = await timed(
-        f"transcode floor: our output re-encoded ({tl_a.duration_s:.1f} s, no filters)",
-        lambda: transcode_floor(work / "a.mp4", tl_a.duration_s, work / "f.mp4"),
-    )
-    floor_syn = await timed(
-        f"transcode floor: testsrc2 take ({tl_a.duration_s:.1f} s, no filters)",
-        lambda: transcode_floor(floor_src, tl_a.duration_s, work / "f2.mp4"),
-    )
+    ours, ours_v, floor, floor_syn = await timed_in_turn([
+        ("editbay render (no output verification)",
+         lambda: render(tl_a, PRESET, work / "a.mp4", verify=False)),
+        ("editbay render (with strict verification)",
+         lambda: render(tl_a, PRESET, work / "a2.mp4")),
+        (f"transcode floor: our output re-encoded ({tl_a.duration_s:.1f} s, no filters)",
+         lambda: transcode_floor(work / "a.mp4", tl_a.duration_s, work / "f.mp4")),
+        (f"transcode floor: testsrc2 take ({tl_a.duration_s:.1f} s, no filters)",
+         lambda: transcode_floor(floor_src, tl_a.duration_s, work / "f2.mp4")),
+    ])  # fmt: skip
+    [mp] = await timed_in_turn([("MoviePy 2 render (one run: it is 6x slower)", lambda: (
+        asyncio.to_thread(moviepy_render, tl_a, work / "mp.mp4", font)))], repeat=1)  # fmt: skip
     rows += [
         ("(a) MoviePy time / editbay time", f"{mp / ours:.2f}x", ">= 2.8x", _ok(mp / ours >= 2.8)),
         ("(a) editbay time / transcode floor", f"{ours / floor:.2f}x", "<= 1.10x",
@@ -262,19 +266,18 @@ async def main(quick: bool) -> None:
     segs = [Segment(sources[i % 3], 0.3 + (i % 4) * 0.37, 0.3 + (i % 4) * 0.37 + seg_b)
             for i in range(12)]  # fmt: skip
     tl_b = Timeline(tuple(segs))
-    full = await timed("full re-encode (no output verification)",
-                       lambda: render(tl_b, PRESET, work / "b-full.mp4", allow_smart=False,
-                                      verify=False))  # fmt: skip
     result: dict = {}
 
     async def smart_run(verify: bool) -> None:
         result["r"] = await render(tl_b, PRESET, work / "b-smart.mp4", verify=verify)
         assert result["r"].smart_path, "the smart path was not taken"
 
-    smart = await timed("smart path (no strict decode, as the full run)",
-                        lambda: smart_run(False))  # fmt: skip
-    smart_v = await timed("smart path (with strict decode of the output)",
-                          lambda: smart_run(True))  # fmt: skip
+    full, smart, smart_v = await timed_in_turn([
+        ("full re-encode (no output verification)",
+         lambda: render(tl_b, PRESET, work / "b-full.mp4", allow_smart=False, verify=False)),
+        ("smart path (no strict decode, as the full run)", lambda: smart_run(False)),
+        ("smart path (with strict decode of the output)", lambda: smart_run(True)),
+    ])  # fmt: skip
     rows += [
         (
             "(b) full re-encode / smart path",
@@ -293,8 +296,6 @@ async def main(quick: bool) -> None:
     for w in workers:  # start the worker processes before timing anything
         w.submit(os.getpid).result()
     whole = [(job_render, tl_c, work / "c-one.mp4")]
-    one = await timed("one worker: the whole render (video, audio, mux)",
-                      lambda: pull(workers[0], list(whole)))  # fmt: skip
     halves = split_timeline(tl_c, 2, fps=PRESET.fps)
 
     async def two_workers() -> None:
@@ -305,7 +306,10 @@ async def main(quick: bool) -> None:
         await asyncio.gather(*(pull(w, queue) for w in workers))
         await pull(workers[0], [(job_join, paths, audio, work / "c-joined.mp4")])
 
-    two = await timed("two workers: chunks and audio from one queue, join", two_workers)
+    one, two = await timed_in_turn([
+        ("one worker: the whole render (video, audio, mux)", lambda: pull(workers[0], list(whole))),
+        ("two workers: chunks and audio from one queue, join", two_workers),
+    ])  # fmt: skip
     for w in workers:
         w.shutdown()
     rows.append(("(c) two workers / one worker", f"{two / one:.2f}x", "<= 0.6x",
@@ -328,7 +332,8 @@ NOTES = """\
 Notes on the method:
 - The machine is shared (2 vCPUs) and its speed moves between runs by up to about 20% even when
   /proc/stat shows next to no other work (listed above per measurement). Times are medians of 3
-  runs; the ratios compare runs made minutes apart in the same process.
+  runs, and the runs each ratio compares are taken in turn (a, b, a, b, ...): a slow spell
+  weighs on both sides of the ratio instead of on one.
 - Every render path has the same shape: the picture (the full encode, the smart path's copy and
   re-encode runs, or the chunks) and one audio job (a loudness pre-pass that measures the
   programme with ebur128 while writing it to a float WAV, then the AAC encode with one static
