@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import gc
-import os
 import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +12,13 @@ import pytest
 
 from editbay_common.media.render import MusicBed, Overlay, Segment, Timeline, Transition, render
 from editbay_common.media.render.chunks import cut_points, render_chunked, split_timeline
-from editbay_common.media.render.engine import RenderInputError
+from editbay_common.media.render.engine import load_sources
 from editbay_common.media.render.smart import (
     Layout,
     Part,
     SmartPathUnavailable,
     _check_encoded,
+    eligible,
     plan_parts,
     plan_timeline,
 )
@@ -45,7 +44,7 @@ def pcm(path: Path) -> np.ndarray:
 async def test_smart_path_copies_whole_gops_and_matches_full_render(footage, small, tmp_path):
     src = footage["a"]  # 320x180, 30 fps, keyframe every second: eligible for the small preset
     tl = Timeline((Segment(src, 0.4, 3.3), Segment(footage["b"], 1.1, 3.6), Segment(src, 4.2, 4.5)))
-    parts = await plan_timeline(tl, small)
+    parts = plan_timeline(tl, small, await load_sources(tl, packets=True))
     assert any(p.copy for p in parts) and any(not p.copy for p in parts)
     # some copies end between groups of B-frames inside a GOP, not on a keyframe
     assert any(p.copy and p.end % 30 for p in parts), parts
@@ -98,33 +97,23 @@ async def test_smart_path_declines_edits_it_cannot_copy(footage, small, tmp_path
         assert not result.smart_path
 
 
-def probe_children() -> list[int]:
-    out = subprocess.run(["ps", "-eo", "pid,ppid,comm"], capture_output=True, text=True).stdout
-    rows = [line.split() for line in out.splitlines()[1:]]
-    return [int(r[0]) for r in rows if r[2] in ("ffprobe", "ffmpeg") and int(r[1]) == os.getpid()]
-
-
-async def test_packets_read_ahead_are_dropped_when_the_smart_path_is_not_taken(
-    footage, small, tmp_path, caplog
-):
-    """A cut-only render reads the sources' packets while it probes them; a missing source, an
-    ineligible edit or a cancellation ends that reading and nothing is left running or unread."""
-    missing = Timeline((Segment(footage["a"], 0.4, 1.3), Segment(tmp_path / "nope.mp4", 0, 1)))
-    with pytest.raises(RenderInputError):
-        await render(missing, small, tmp_path / "x.mp4")
-    other_size = Timeline((Segment(footage["wide43"], 0.4, 1.3),))
-    assert not (await render(other_size, small, tmp_path / "y.mp4")).smart_path
-    cut = Timeline((Segment(footage["a"], 0.4, 1.3), Segment(footage["b"], 0.2, 1.0)))
-    for delay in (0.0, 0.02, 0.1):  # at whatever stage the cancellation lands
-        task = asyncio.create_task(render(cut, small, tmp_path / "z.mp4"))
-        await asyncio.sleep(delay)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert probe_children() == []
-    gc.collect()
-    await asyncio.sleep(0)
-    assert "never retrieved" not in caplog.text
+async def test_sources_are_probed_once_with_their_video_packets(footage, small):
+    """The smart path's packet layout comes from the same ffprobe run as the source's
+    description: the description is unchanged, the packets are the video stream's only, in
+    decode order, and without them the smart path is not taken."""
+    tl = Timeline((Segment(footage["a"], 0.4, 1.3),))
+    plain = await load_sources(tl)
+    with_packets = await load_sources(tl, packets=True)
+    info = with_packets[footage["a"]]
+    assert replace(info, packets=()) == plain[footage["a"]]
+    args = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+            "packet=pts_time,flags", "-of", "csv=p=0", str(footage["a"])]  # fmt: skip
+    rows = [r.split(",") for r in subprocess.run(args, capture_output=True, text=True,
+                                                   check=True).stdout.split()]  # fmt: skip
+    assert list(info.packets) == [(float(pts), flags.startswith("K")) for pts, flags, *_ in rows]
+    assert sum(key for _, key in info.packets) >= 2
+    assert eligible(tl, small, with_packets)
+    assert not eligible(tl, small, plain)
 
 
 def test_split_points_avoid_transitions(footage):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -26,6 +27,9 @@ from editbay_common.media.process import (
     run,
 )
 
+# Packet headers for ``probe_with_packets``: every stream's, as ``-select_streams`` would also
+# drop the other streams' descriptions.
+PACKET_ENTRIES = ("-show_entries", "packet=stream_index,pts_time,flags")
 # How much of the start of a video the keyframe-interval estimate reads (packets only, no decode).
 KEYFRAME_SCAN_S = 10.0
 
@@ -121,6 +125,32 @@ async def probe(
     path = Path(path)
     size = _check_size(path, limits)
     data = await _ffprobe_json(path, limits)
+    return await _media_info(path, size, data, limits, keyframe_interval)
+
+
+async def probe_with_packets(
+    path: Path, limits: MediaLimits = DEFAULT_LIMITS
+) -> tuple[MediaInfo, list[tuple[float, bool]]]:
+    """``probe`` (no keyframe-interval estimate) that also lists the video stream's packets in
+    decode order as ``(presentation time, is keyframe)``, from the same ffprobe run (headers
+    only, nothing decoded): the renderer's smart path cuts by them."""
+    path = Path(path)
+    size = _check_size(path, limits)
+    data = await _ffprobe_json(path, limits, PACKET_ENTRIES)
+    info = await _media_info(path, size, data, limits, keyframe_interval=False)
+    index = info.video.index if info.video is not None else None
+    packets = []
+    for packet in data.get("packets") or []:
+        pts = _float(packet.get("pts_time"))
+        if packet.get("stream_index") == index and pts is not None:
+            packets.append((pts, "K" in str(packet.get("flags", ""))))
+    return info, packets
+
+
+async def _media_info(
+    path: Path, size: int, data: dict[str, Any], limits: MediaLimits, keyframe_interval: bool
+) -> MediaInfo:
+    """Validate ffprobe's ``data`` against ``limits`` and normalise it."""
     fmt = data.get("format") or {}
     container = str(fmt.get("format_name", ""))
     if container not in limits.allowed_formats:
@@ -214,12 +244,14 @@ def _check_size(path: Path, limits: MediaLimits) -> int:
     return size
 
 
-async def _ffprobe_json(path: Path, limits: MediaLimits) -> dict[str, Any]:
+async def _ffprobe_json(
+    path: Path, limits: MediaLimits, extra: Sequence[str] = ()
+) -> dict[str, Any]:
     args = [
         FFPROBE, "-hide_banner", "-loglevel", "error",
         "-protocol_whitelist", PROTOCOL_WHITELIST,
         "-format_whitelist", limits.demuxer_whitelist(),
-        "-show_format", "-show_streams", "-of", "json",
+        "-show_format", "-show_streams", *extra, "-of", "json",
         input_url(path),
     ]  # fmt: skip
     try:

@@ -10,7 +10,6 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from editbay_common.media import process
 from editbay_common.media.limits import MediaRejected
@@ -22,9 +21,6 @@ from editbay_common.media.render.sources import SourceInfo, source_info
 from editbay_common.media.render.text import TextFiles, default_font
 from editbay_common.media.render.timeline import Timeline
 from editbay_common.media.render.verify import RenderVerificationError, verify_output
-
-if TYPE_CHECKING:
-    from editbay_common.media.render.smart import Part
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +40,11 @@ class RenderInputError(ValueError):
     """The timeline refers to something unusable (missing source, no video stream)."""
 
 
-async def load_sources(timeline: Timeline) -> dict[Path, SourceInfo]:
+async def load_sources(timeline: Timeline, *, packets: bool = False) -> dict[Path, SourceInfo]:
+    """Probe every source once (``packets``: with its packet layout, for the smart path)."""
     paths = list(dict.fromkeys(s.source for s in timeline.segments))
     try:
-        found = await asyncio.gather(*(source_info(p) for p in paths))
+        found = await asyncio.gather(*(source_info(p, packets=packets) for p in paths))
     except MediaRejected as exc:
         raise RenderInputError(f"unusable source: {exc}") from exc
     infos = dict(zip(paths, found, strict=True))
@@ -108,25 +105,18 @@ async def render(
     from editbay_common.media.render import smart  # smart imports engine helpers
 
     dest = Path(dest)
-    planning = None
-    if allow_smart and timeline.is_cut_only:
-        # The smart path cuts by the sources' packet layout: read it while they are probed.
-        planning = asyncio.create_task(smart.plan_timeline(timeline, preset))
-    try:
-        infos = await load_sources(timeline)
-    except BaseException:
-        await _discard(planning)
-        raise
+    # Only a cut-only timeline can take the smart path, which cuts by the sources' packets.
+    smart_wanted = allow_smart and timeline.is_cut_only
+    infos = await load_sources(timeline, packets=smart_wanted)
     expected = float(timeline.exact_duration(preset.fps))
     tmp = partial_path(dest)
     scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="render-"))
     used_smart = False
     try:
         progress = Progress(on_progress, expected)
-        if planning is not None and smart.eligible(timeline, preset, infos):
+        if smart_wanted and smart.eligible(timeline, preset, infos):
             used_smart = await _try_smart(timeline, preset, infos, tmp, scratch, progress,
-                                          timeout_s, threads, verify, planning)  # fmt: skip
-        await _discard(planning)
+                                          timeout_s, threads, verify)  # fmt: skip
         if not used_smart:
             await _render_full(timeline, preset, infos, tmp, scratch, progress, timeout_s,
                                threads)  # fmt: skip
@@ -143,21 +133,9 @@ async def render(
             tmp.unlink(missing_ok=True)
         raise
     finally:
-        await _discard(planning)
         await asyncio.to_thread(shutil.rmtree, scratch, True)
     return RenderResult(dest, expected, timeline.frame_count(preset.fps), dest.stat().st_size,
                         used_smart)  # fmt: skip
-
-
-async def _discard(task: asyncio.Task | None) -> None:
-    """Cancel ``task`` if it still runs (killing its FFmpeg processes) and wait for it; its
-    result or error is not wanted."""
-    if task is None:
-        return
-    task.cancel()
-    await asyncio.wait([task])
-    if not task.cancelled():
-        task.exception()  # retrieved: asyncio would log it as never retrieved
 
 
 async def _render_full(
@@ -190,7 +168,6 @@ async def _try_smart(
     timeout_s: float | None,
     threads: int | None,
     decode: bool,
-    planning: Awaitable[list[Part]],
 ) -> bool:
     """Render by the smart path; False (and a clean slate) if it cannot be done exactly.
 
@@ -199,7 +176,7 @@ async def _try_smart(
     from editbay_common.media.render import smart
 
     try:
-        await smart.render_smart(timeline, preset, infos, tmp, scratch, progress, planning,
+        await smart.render_smart(timeline, preset, infos, tmp, scratch, progress,
                                  timeout_s=timeout_s, threads=threads)  # fmt: skip
         expected = float(timeline.exact_duration(preset.fps))
         await verify_output(tmp, expected_duration_s=expected, preset=preset, decode=decode)

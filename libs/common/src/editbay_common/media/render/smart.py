@@ -16,7 +16,7 @@ the full re-encode.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from editbay_common.media.probe import input_url
 from editbay_common.media.render.audio import mux, render_audio
 from editbay_common.media.render.graph import video_codec_args
 from editbay_common.media.render.presets import Preset
-from editbay_common.media.render.sources import SourceInfo, video_packets
+from editbay_common.media.render.sources import SourceInfo
 from editbay_common.media.render.timeline import Timeline, frames_at
 
 WL = ["-protocol_whitelist", process.PROTOCOL_WHITELIST]
@@ -52,13 +52,15 @@ class Part:
 
 
 def eligible(timeline: Timeline, preset: Preset, infos: Mapping[Path, SourceInfo]) -> bool:
-    """Cut-only, and every source is H.264 exactly like the output (size, rate, format, profile)."""
+    """Cut-only, and every source is H.264 exactly like the output (size, rate, format, profile)
+    and was probed with its packets (``load_sources(..., packets=True)``)."""
     if not timeline.is_cut_only:
         return False
     profiles = set()
     for info in infos.values():
         if (
-            info.video_codec != "h264"
+            not info.packets
+            or info.video_codec != "h264"
             or (info.width, info.height) != (preset.width, preset.height)
             or info.fps != preset.fps
             or info.variable_frame_rate
@@ -121,13 +123,16 @@ def plan_parts(start: int, frames: int, layout: Layout, source: Path) -> list[Pa
     return parts
 
 
-async def plan_timeline(timeline: Timeline, preset: Preset) -> list[Part]:
+def plan_timeline(
+    timeline: Timeline, preset: Preset, infos: Mapping[Path, SourceInfo]
+) -> list[Part]:
+    """The parts of every segment, from its source's packets (``infos`` probed with them)."""
     fps = preset.fps
-    sources = list(dict.fromkeys(s.source for s in timeline.segments))
-    packets = await asyncio.gather(*(video_packets(p) for p in sources))
-    layouts = {p: Layout.of(pk, fps) for p, pk in zip(sources, packets, strict=True)}
+    layouts: dict[Path, Layout] = {}
     parts: list[Part] = []
     for seg in timeline.segments:
+        if seg.source not in layouts:
+            layouts[seg.source] = Layout.of(list(infos[seg.source].packets), fps)
         start = frames_at(seg.in_s, fps)
         parts += plan_parts(start, seg.frames(fps), layouts[seg.source], seg.source)
     return parts
@@ -230,19 +235,18 @@ async def render_smart(
     out: Path,
     scratch: Path,
     progress: object,
-    planning: Awaitable[list[Part]] | None = None,
     *,
     timeout_s: float | None = None,
     threads: int | None = None,
 ) -> list[Part]:
-    """Write ``out`` (MP4) by the smart path; returns the parts it used. ``planning`` is
-    ``plan_timeline(timeline, preset)`` if the caller has started it already."""
+    """Write ``out`` (MP4) by the smart path (``infos`` probed with packets); returns the parts
+    it used."""
     from editbay_common.media.render.engine import Progress  # engine imports this module
 
     assert isinstance(progress, Progress)
 
     async def picture() -> list[Part]:
-        parts = await (planning or plan_timeline(timeline, preset))
+        parts = plan_timeline(timeline, preset, infos)
         indexed = list(enumerate(parts))
         encodes = [(i, p) for i, p in indexed if not p.copy]
         copies = [(i, p) for i, p in indexed if p.copy]
