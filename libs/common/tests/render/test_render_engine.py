@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from editbay_common.media.render import (
     render,
 )
 from editbay_common.media.render.engine import RenderInputError, partial_path
+from editbay_common.media.render.graph import video_codec_args
 from editbay_common.media.render.verify import strict_decode
 
 
@@ -121,3 +124,30 @@ def test_presets_are_known():
     assert get_preset("square-1080").width == 1080
     with pytest.raises(KeyError, match="landscape-720p"):
         get_preset("nope")
+
+
+def psnr_against(encoded: Path, source: Path) -> tuple[int, float]:
+    """Frames compared and the average PSNR of ``encoded`` against ``source``."""
+    log = subprocess.run(["ffmpeg", "-v", "info", "-nostats", "-i", str(encoded), "-i", str(source),
+                          "-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"],
+                         capture_output=True, text=True, check=True).stderr  # fmt: skip
+    frames = re.findall(r"frame=\s*(\d+)", log)
+    return int(frames[-1]) if frames else 0, float(re.search(r"average:([\d.]+)", log).group(1))
+
+
+def test_x264_lookahead_buffer_is_a_speed_setting_not_a_quality_one(footage, small, tmp_path):
+    """The deeper sync-lookahead buffer changes no quality setting: both encodes have every frame
+    and the same fidelity to the source; a single-threaded encode (a pinned worker) has none."""
+    fidelity = []
+    for deep in (True, False):
+        args = video_codec_args(small, 6, deep_buffer=deep)
+        assert ("sync-lookahead" in args["x264-params"]) is deep
+        out = tmp_path / f"deep-{deep}.mp4"
+        opts = [item for key, value in args.items() for item in (f"-{key}", str(value))]
+        subprocess.run(["ffmpeg", "-v", "error", "-i", str(footage["a"]), "-an", *opts, str(out)],
+                       check=True)  # fmt: skip
+        frames, psnr = psnr_against(out, footage["a"])
+        assert frames == 180  # 6 s at 30 fps
+        fidelity.append(psnr)
+    assert fidelity[0] > 35 and abs(fidelity[0] - fidelity[1]) < 0.1
+    assert "sync-lookahead" not in video_codec_args(small, 1)["x264-params"]

@@ -187,7 +187,9 @@ def _encode_args(
         pos += part.frames
         bounds.append(pos)
     codec: list[str] = []
-    for key, value in video_codec_args(preset, threads).items():
+    # The parts are a few frames each: a deeper lookahead buffer only adds frames in flight
+    # (measured a little slower here).
+    for key, value in video_codec_args(preset, threads, deep_buffer=False).items():
         codec += [f"-{key}", str(value)]
     listing = str(scratch / "encoded.csv")
     split = ["-f", "segment", "-segment_format", "mpegts", "-reset_timestamps", "1",
