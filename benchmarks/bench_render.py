@@ -341,19 +341,22 @@ Notes on the method:
   includes probing the sources, the audio job and the mux.
 - (a) The transcode floor that matters re-encodes our own output (same pictures, same duration)
   with no filters; the testsrc2-only floor is harder to encode and flatters us. What our render
-  adds over it: probing the sources (one ffprobe each, about 0.13 s for three), one decoder per
-  segment starting at the keyframe before its in-point, the filter graph, the mux. x264 gets 6
-  frame threads on this 2-core machine (its default is 3): they buffer the decoder pre-roll at
-  each segment start, which measured about 5% faster here, while the plain transcode gained
-  nothing from them.
+  adds over it: probing the sources (one ffprobe each), one decoder per segment starting at the
+  keyframe before its in-point, the filter graph, the loudness pre-pass, the mux. Two x264
+  threading settings that change no quality setting: 6 frame threads on 2 cores (its default is
+  3), and a lookahead buffer of 30 frames (sync-lookahead; its default is 4) that rides out each
+  segment's decoder pre-roll, about 3% faster on the 12-segment edit. A plain transcode gains
+  about as much from the deeper buffer (4% in one test), so part of what (a) shows against the
+  floor is x264 tuning the plain transcode does not have.
 - (b) 12 segments of 8 s (a typical talking-head cut). Each segment re-encodes its head (from the
   in-point to the first keyframe, decoded from the keyframe before) and a few tail frames: the
   copy runs on to the last closed boundary before the out-point, between groups of B-frames,
-  found from the packets' decode order. The whole programme's audio must still be decoded,
-  measured and AAC-encoded (about 0.6 s + 2.3 s of one core for 96 s; sample-exact cuts and the
-  loudness gain need it), and that chain, not the video, is what the smart path waits for: the
-  run uses about 7 s of CPU in 3.4-3.9 s on 2 cores, so 5x the full re-encode (17 s here) is
-  at the edge of what this machine allows and is met in some runs only.
+  found from the packets' decode order (listed by the same ffprobe run that describes each
+  source). The whole programme's audio must still be decoded, measured and AAC-encoded (about
+  0.3 s + 1.4 s of one core for 96 s on the Intel machine; sample-exact cuts and the loudness
+  gain need it) beside the video's 2.3 s of CPU (heads and tails: about 250 frames decoded from
+  their keyframes and encoded): the run uses about 4.6 s of CPU in 2.5-2.7 s on 2 cores, so
+  5x the full re-encode is near what the machine allows.
 - (c) Each worker is a process pinned to one core (CPU affinity inherited by its FFmpeg runs,
   -threads 1, x264 threads=1). One worker renders the whole timeline as the renderer does (video
   and audio at once on its core, then the mux). Two workers take the jobs from one queue: the
