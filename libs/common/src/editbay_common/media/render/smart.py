@@ -1,8 +1,9 @@
 """The smart path: a cut-only timeline is stream-copied between keyframes.
 
-For each segment only the partial GOPs at its ends are re-encoded: from the in-point to the first
-keyframe, and from the last keyframe before the out-point to the out-point. The whole GOPs between
-are copied untouched. Parts are written as MPEG-TS (Annex B, parameter sets in-band before every
+For each segment only the ends are re-encoded: from the in-point to the first keyframe, and from
+the last closed boundary before the out-point (between two groups of B-frames, found from the
+packets' decode order, which the source's probe lists) to the out-point. Everything between is
+copied untouched. Parts are written as MPEG-TS (Annex B, parameter sets in-band before every
 IDR, so re-encoded and copied parts with different SPS/PPS can follow each other), joined with the
 concat demuxer and muxed into MP4 with the audio, which is rendered once for the whole timeline.
 
