@@ -12,7 +12,7 @@ import pytest
 
 from editbay_common.media.render import MusicBed, Overlay, Segment, Timeline, Transition, render
 from editbay_common.media.render.chunks import cut_points, render_chunked, split_timeline
-from editbay_common.media.render.engine import load_sources
+from editbay_common.media.render.engine import PACKETS_PAST_OUT_S, load_sources
 from editbay_common.media.render.smart import (
     Layout,
     Part,
@@ -100,8 +100,9 @@ async def test_smart_path_declines_edits_it_cannot_copy(footage, small, tmp_path
 async def test_sources_are_probed_once_with_their_video_packets(footage, small):
     """The smart path's packet layout comes from the same ffprobe run as the source's
     description: the description is unchanged, the packets are the video stream's only, in
-    decode order, and without them the smart path is not taken."""
-    tl = Timeline((Segment(footage["a"], 0.4, 1.3),))
+    decode order, listed only as far as the timeline uses the source (plus a margin), and
+    without them the smart path is not taken."""
+    tl = Timeline((Segment(footage["a"], 0.4, 1.3), Segment(footage["a"], 2.0, 2.5)))
     plain = await load_sources(tl)
     with_packets = await load_sources(tl, packets=True)
     info = with_packets[footage["a"]]
@@ -110,8 +111,15 @@ async def test_sources_are_probed_once_with_their_video_packets(footage, small):
             "packet=pts_time,flags", "-of", "csv=p=0", str(footage["a"])]  # fmt: skip
     rows = [r.split(",") for r in subprocess.run(args, capture_output=True, text=True,
                                                    check=True).stdout.split()]  # fmt: skip
-    assert list(info.packets) == [(float(pts), flags.startswith("K")) for pts, flags, *_ in rows]
-    assert sum(key for _, key in info.packets) >= 2
+    listed = [(float(pts), flags.startswith("K")) for pts, flags, *_ in rows]
+    # ffprobe's own listing in decode order, cut off near the last out-point plus the margin
+    # (the take lasts 6 s): every frame up to well past the out-point is there
+    got = list(info.packets)
+    assert got == listed[: len(got)] and len(got) < len(listed)
+    until = 2.5 + PACKETS_PAST_OUT_S
+    assert {pts for pts, _ in listed if pts < until - 0.5} <= {pts for pts, _ in got}
+    assert max(pts for pts, _ in got) < until
+    assert sum(key for _, key in got) >= 4
     assert eligible(tl, small, with_packets)
     assert not eligible(tl, small, plain)
 

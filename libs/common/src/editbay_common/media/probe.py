@@ -129,14 +129,18 @@ async def probe(
 
 
 async def probe_with_packets(
-    path: Path, limits: MediaLimits = DEFAULT_LIMITS
+    path: Path, limits: MediaLimits = DEFAULT_LIMITS, *, until_s: float | None = None
 ) -> tuple[MediaInfo, list[tuple[float, bool]]]:
     """``probe`` (no keyframe-interval estimate) that also lists the video stream's packets in
     decode order as ``(presentation time, is keyframe)``, from the same ffprobe run (headers
-    only, nothing decoded): the renderer's smart path cuts by them."""
+    only, nothing decoded): the renderer's smart path cuts by them. ``until_s`` stops the
+    listing there (a long take an edit uses the start of is not read to its end)."""
     path = Path(path)
     size = _check_size(path, limits)
-    data = await _ffprobe_json(path, limits, PACKET_ENTRIES)
+    entries = list(PACKET_ENTRIES)
+    if until_s is not None:
+        entries += ["-read_intervals", f"%{max(until_s, 0.0):.3f}"]
+    data = await _ffprobe_json(path, limits, entries)
     info = await _media_info(path, size, data, limits, keyframe_interval=False)
     index = info.video.index if info.video is not None else None
     packets = []

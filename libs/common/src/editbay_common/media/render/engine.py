@@ -40,14 +40,24 @@ class RenderInputError(ValueError):
     """The timeline refers to something unusable (missing source, no video stream)."""
 
 
+# How far past a source's last out-point its packets are listed: the layout at an out-point
+# needs the packets decoded after it that are shown before it (B-frames, at most 16).
+PACKETS_PAST_OUT_S = 2.0
+
+
 async def load_sources(timeline: Timeline, *, packets: bool = False) -> dict[Path, SourceInfo]:
-    """Probe every source once (``packets``: with its packet layout, for the smart path)."""
-    paths = list(dict.fromkeys(s.source for s in timeline.segments))
+    """Probe every source once (``packets``: with its packet layout, for the smart path, read
+    only as far as the timeline uses the source)."""
+    until: dict[Path, float] = {}
+    for seg in timeline.segments:
+        until[seg.source] = max(until.get(seg.source, 0.0), seg.out_s + PACKETS_PAST_OUT_S)
     try:
-        found = await asyncio.gather(*(source_info(p, packets=packets) for p in paths))
+        found = await asyncio.gather(
+            *(source_info(p, packets_until_s=until[p] if packets else None) for p in until)
+        )
     except MediaRejected as exc:
         raise RenderInputError(f"unusable source: {exc}") from exc
-    infos = dict(zip(paths, found, strict=True))
+    infos = dict(zip(until, found, strict=True))
     for seg in timeline.segments:
         info = infos[seg.source]
         if not info.has_video:

@@ -39,13 +39,14 @@ class SourceInfo:
 
 
 async def source_info(
-    path: Path, limits: MediaLimits = DEFAULT_LIMITS, *, packets: bool = False
+    path: Path, limits: MediaLimits = DEFAULT_LIMITS, *, packets_until_s: float | None = None
 ) -> SourceInfo:
     """Probe a source through the hardened ``probe`` (limits, allow-listed demuxers); with
-    ``packets``, list its video packets in the same ffprobe run (the smart path's layout)."""
+    ``packets_until_s``, list its video packets up to that time in the same ffprobe run (the
+    smart path's layout)."""
     listed: list[tuple[float, bool]] = []
-    if packets:
-        info, listed = await probe_with_packets(path, limits)
+    if packets_until_s is not None:
+        info, listed = await probe_with_packets(path, limits, until_s=packets_until_s)
     else:
         info = await probe(path, limits, keyframe_interval=False)
     v, a = info.video, info.audio
