@@ -199,3 +199,46 @@ def test_smart_path_rejects_a_split_in_the_wrong_place(small, tmp_path):
     (tmp_path / "encoded.csv").write_text("\n".join(good[:2]) + "\n")  # a piece missing
     with pytest.raises(SmartPathUnavailable):
         _check_encoded(parts, small, tmp_path)
+
+
+async def test_mpegts_sources_are_cut_at_the_right_frames(footage, small, tmp_path):
+    """MPEG-TS has no index and starts its clock at 1.4 s, its video a little after its audio:
+    FFmpeg's seek in it lands past the keyframe an in-point needs, and in- and out-points count
+    from the file's start. Both paths must still show source frame ``in + n`` as frame ``n``."""
+    ts = tmp_path / "a.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(footage["a"]), "-c", "copy", "-f", "mpegts",
+                    str(ts)], check=True)  # fmt: skip
+    tl = Timeline((Segment(ts, 0.4, 2.3), Segment(ts, 3.1, 4.6)))
+    infos = await load_sources(tl, packets=True)
+    assert infos[ts].packets[0] == (0.0, True)  # counted from the video's first frame
+    assert 0 < infos[ts].video_offset_s < 1 / small.fps  # which comes after the audio's
+    assert infos[ts].seek_preroll_s >= 1.0  # a GOP or more: keyframes every second
+    # the source frames the edit shows, decoded from the start (no seeking), as a reference
+    expected = tmp_path / "expected.mkv"
+    keep = "+".join(f"between(n,{round(s.in_s * 30)},{round(s.out_s * 30) - 1})"
+                    for s in tl.segments)  # fmt: skip
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(ts), "-an", "-vf",
+                    f"select='{keep}',setpts=N/30/TB", "-c:v", "ffv1", str(expected)],
+                   check=True)  # fmt: skip
+    smart = await render(tl, small, tmp_path / "smart.mp4")
+    full = await render(tl, small, tmp_path / "full.mp4", allow_smart=False)
+    assert smart.smart_path
+    reference = luma_frames(expected, small)
+    assert len(reference) == tl.frame_count(small.fps)
+    for out in (smart.path, full.path):
+        frames = luma_frames(out, small)
+        assert len(frames) == len(reference)
+        mse = ((frames - reference) ** 2).mean(axis=(1, 2))
+        psnr = 10 * np.log10(255**2 / np.maximum(mse, 1e-9))
+        assert psnr.min() >= 35, (
+            out.name,
+            [(f, round(p, 1)) for f, p in enumerate(psnr) if p < 35],
+        )
+
+
+def luma_frames(path: Path, preset) -> np.ndarray:
+    """Every frame's luma, in decoding order by index (no timestamp matching)."""
+    args = ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "rawvideo",
+            "-pix_fmt", "gray", "-"]  # fmt: skip
+    raw = subprocess.run(args, capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, preset.height, preset.width).astype(float)

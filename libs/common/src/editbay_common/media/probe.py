@@ -128,27 +128,41 @@ async def probe(
     return await _media_info(path, size, data, limits, keyframe_interval)
 
 
+@dataclass(frozen=True)
+class VideoPackets:
+    """A video stream's packets in decode order, ``(time, is keyframe)``, the time counted from
+    the stream's first frame; and how long after the file's start that frame comes (FFmpeg's
+    ``-ss`` counts from the file's start, the earliest of its streams: in MPEG-TS, or behind
+    an audio track's priming, the video often starts a little later)."""
+
+    times: list[tuple[float, bool]]
+    video_offset_s: float
+
+
 async def probe_with_packets(
     path: Path, limits: MediaLimits = DEFAULT_LIMITS, *, until_s: float | None = None
-) -> tuple[MediaInfo, list[tuple[float, bool]]]:
-    """``probe`` (no keyframe-interval estimate) that also lists the video stream's packets in
-    decode order as ``(presentation time, is keyframe)``, from the same ffprobe run (headers
-    only, nothing decoded): the renderer's smart path cuts by them. ``until_s`` stops the
-    listing there (a long take an edit uses the start of is not read to its end)."""
+) -> tuple[MediaInfo, VideoPackets]:
+    """``probe`` (no keyframe-interval estimate) that also lists the video stream's packets
+    from the same ffprobe run (headers only, nothing decoded): the renderer's smart path cuts
+    by them. ``until_s`` (from the file's start) stops the listing there: a long take an edit
+    uses the start of is not read to its end."""
     path = Path(path)
     size = _check_size(path, limits)
     entries = list(PACKET_ENTRIES)
-    if until_s is not None:
-        entries += ["-read_intervals", f"%{max(until_s, 0.0):.3f}"]
+    if until_s is not None:  # "+": counted from the first packet, not from timestamp 0
+        entries += ["-read_intervals", f"%+{max(until_s, 0.0):.3f}"]
     data = await _ffprobe_json(path, limits, entries)
     info = await _media_info(path, size, data, limits, keyframe_interval=False)
     index = info.video.index if info.video is not None else None
-    packets = []
+    raw = []
     for packet in data.get("packets") or []:
         pts = _float(packet.get("pts_time"))
         if packet.get("stream_index") == index and pts is not None:
-            packets.append((pts, "K" in str(packet.get("flags", ""))))
-    return info, packets
+            raw.append((pts, "K" in str(packet.get("flags", ""))))
+    first = min((pts for pts, _ in raw), default=0.0)
+    file_start = _float((data.get("format") or {}).get("start_time")) or 0.0
+    times = [(round(pts - first, 6), key) for pts, key in raw]
+    return info, VideoPackets(times, max(0.0, round(first - file_start, 6)))
 
 
 async def _media_info(

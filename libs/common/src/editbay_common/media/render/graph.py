@@ -93,12 +93,16 @@ def _segment(
     # Read a little more than needed; the exact trims below decide the length. ffmpeg-python
     # merges nodes with equal arguments, so a repeated segment would share one input: the
     # index (a microsecond more read-ahead per position) keeps every input distinct.
-    read_s = seg.out_s - seg.in_s + 0.2 + index * 1e-6
-    inp = ffmpeg.input(input_url(seg.source), ss=f"{seg.in_s:.6f}", t=f"{read_s:.6f}",
+    # Where the container's seeks are not exact, read from ``lead`` seconds earlier and trim.
+    seek = max(0.0, seg.in_s - info.seek_preroll_s)
+    lead = seg.in_s - seek
+    read_s = lead + seg.out_s - seg.in_s + 0.2 + index * 1e-6
+    inp = ffmpeg.input(input_url(seg.source), ss=f"{seek:.6f}", t=f"{read_s:.6f}",
                        **_source_opts(info))  # fmt: skip
     v = None
     if with_video:
-        v = inp.video.filter("setpts", f"(PTS-STARTPTS)/{seg.speed:.6f}")
+        v = inp.video.filter("trim", start=f"{lead:.6f}") if lead else inp.video
+        v = v.filter("setpts", f"(PTS-STARTPTS)/{seg.speed:.6f}")
         tr = seg.transform
         if tr is not None and tr.crop is not None:
             x, y, w, h = tr.crop
@@ -127,7 +131,8 @@ def _segment(
     if not with_audio:
         return _Piece(v, None, frames)
     if info.has_audio:
-        a = inp.audio.filter("asetpts", "PTS-STARTPTS")
+        a = inp.audio.filter("atrim", start=f"{lead:.6f}") if lead else inp.audio
+        a = a.filter("asetpts", "PTS-STARTPTS")
         a = _atempo_chain(a, seg.speed)
     else:
         silence = ffmpeg.input(f"anullsrc=r={rate}:cl=stereo", f="lavfi", t=f"{read_s:.6f}", **WL)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from editbay_common.media import process
@@ -46,10 +46,19 @@ class Part:
     end: int
     copy: bool
     on_keyframe: bool = False  # ``start`` is a keyframe of the source
+    # The source's first frame comes this long after its file's start (``VideoPackets``).
+    offset_s: float = 0.0
+    # A decoded part is read from this much earlier (``SourceInfo.seek_preroll_s``).
+    preroll_s: float = 0.0
 
     @property
     def frames(self) -> int:
         return self.end - self.start
+
+    def seek_s(self, frame: float, fps: int) -> float:
+        """Where FFmpeg's ``-ss`` (counted from the file's start) finds ``frame`` (from the
+        source's first frame)."""
+        return max(0.0, self.offset_s + frame / fps)
 
 
 def eligible(timeline: Timeline, preset: Preset, infos: Mapping[Path, SourceInfo]) -> bool:
@@ -61,6 +70,10 @@ def eligible(timeline: Timeline, preset: Preset, infos: Mapping[Path, SourceInfo
     for info in infos.values():
         if (
             not info.packets
+            # in- and out-points count from the file's start, the full re-encode takes the
+            # first frame at or after them: frame n is the source's n-th while its video starts
+            # less than a frame after the file
+            or info.video_offset_s * preset.fps >= 0.9
             or info.video_codec != "h264"
             or (info.width, info.height) != (preset.width, preset.height)
             or info.fps != preset.fps
@@ -132,10 +145,14 @@ def plan_timeline(
     layouts: dict[Path, Layout] = {}
     parts: list[Part] = []
     for seg in timeline.segments:
+        info = infos[seg.source]
         if seg.source not in layouts:
-            layouts[seg.source] = Layout.of(list(infos[seg.source].packets), fps)
+            layouts[seg.source] = Layout.of(list(info.packets), fps)
         start = frames_at(seg.in_s, fps)
-        parts += plan_parts(start, seg.frames(fps), layouts[seg.source], seg.source)
+        parts += [
+            replace(p, offset_s=info.video_offset_s, preroll_s=info.seek_preroll_s)
+            for p in plan_parts(start, seg.frames(fps), layouts[seg.source], seg.source)
+        ]
     return parts
 
 
@@ -148,7 +165,7 @@ def _copy_args(copies: list[tuple[int, Part]], preset: Preset, scratch: Path) ->
     inputs: list[str] = []
     outputs: list[str] = []
     for n, (i, part) in enumerate(copies):
-        inputs += [*WL, "-ss", f"{(part.start + 0.25) / preset.fps:.6f}", "-i",
+        inputs += [*WL, "-ss", f"{part.seek_s(part.start + 0.25, preset.fps):.6f}", "-i",
                    input_url(part.source)]  # fmt: skip
         outputs += ["-map", f"{n}:v:0", "-c:v", "copy", "-frames:v", str(part.frames),
                     "-f", "mpegts", str(scratch / _part_name(i))]  # fmt: skip
@@ -169,18 +186,26 @@ def _encode_args(
     inputs: list[str] = []
     chains: list[str] = []
     for n, (_, part) in enumerate(encodes):
+        lead = 0.0
         if part.on_keyframe:
             # A tail starts on a keyframe: land on it (as the copies do) and keep every frame
             # from there, instead of decoding the whole GOP before it as an accurate seek would.
-            seek = ["-noaccurate_seek", "-ss", f"{(part.start + 0.25) / fps:.6f}"]
+            seek = ["-noaccurate_seek", "-ss", f"{part.seek_s(part.start + 0.25, fps):.6f}"]
+        elif part.preroll_s:
+            # Seeks are not exact (MPEG-TS): read from earlier and trim, as the full re-encode
+            # reads an in-point from such a source.
+            at = max(0.0, part.start / fps - part.preroll_s)
+            lead = part.start / fps - at
+            seek = ["-ss", f"{at:.6f}"]
         else:
-            seek = ["-ss", f"{max(0.0, (part.start - 0.5) / fps):.6f}"]
+            seek = ["-ss", f"{part.seek_s(part.start - 0.5, fps):.6f}"]
         # One decoder thread per input: the pieces are short, x264's threads already fill the
         # cores, and frame-threaded decoders cost a fifth more CPU here for nothing.
-        inputs += [*WL, *seek, "-t", f"{(part.frames + 2) / fps:.6f}", "-threads", "1", "-i",
-                   input_url(part.source)]  # fmt: skip
-        chains.append(f"[{n}:v:0]setpts=PTS-STARTPTS,fps={fps},trim=end_frame={part.frames},"
-                      f"setpts=PTS-STARTPTS[p{n}]")  # fmt: skip
+        inputs += [*WL, *seek, "-t", f"{lead + (part.frames + 2) / fps:.6f}", "-threads", "1",
+                   "-i", input_url(part.source)]  # fmt: skip
+        trim = f"trim=start={lead:.6f}," if lead else ""
+        chains.append(f"[{n}:v:0]{trim}setpts=PTS-STARTPTS,fps={fps},"
+                      f"trim=end_frame={part.frames},setpts=PTS-STARTPTS[p{n}]")  # fmt: skip
     labels = "".join(f"[p{n}]" for n in range(len(encodes)))
     graph = ";".join([*chains, f"{labels}concat=n={len(encodes)}:v=1:a=0[v]"])
     bounds, pos = [], 0

@@ -13,6 +13,12 @@ from pathlib import Path
 from editbay_common.media.limits import DEFAULT_LIMITS, MediaLimits
 from editbay_common.media.probe import probe, probe_with_packets
 
+# Demuxers whose seeks are not keyframe-exact (no index): sources in them are read from
+# somewhat before each in-point (``SourceInfo.seek_preroll_s``).
+UNINDEXED_DEMUXERS = frozenset({"mpegts"})
+# The pre-roll when the keyframe interval could not be measured.
+UNKNOWN_GOP_PREROLL_S = 10.0
+
 
 @dataclass(frozen=True)
 class SourceInfo:
@@ -30,8 +36,15 @@ class SourceInfo:
     demuxer: str | None = None
     rotation: int = 0
     variable_frame_rate: bool = False
-    # (presentation time, is keyframe) of every video packet in decode order, when asked for
+    # When asked for (the smart path): (time from the first frame, is keyframe) of the video
+    # packets in decode order, as far as the timeline uses the source; and how long after the
+    # file's start (where FFmpeg's -ss counts from) the first frame comes.
     packets: tuple[tuple[float, bool], ...] = ()
+    video_offset_s: float = 0.0
+    # How far before an in-point to seek: MPEG-TS has no index, and FFmpeg's seek in it lands
+    # past the keyframe the in-point needs, so reading starts a GOP or two earlier and the
+    # frames before the in-point are trimmed. 0 where the container's index makes seeks exact.
+    seek_preroll_s: float = 0.0
 
     @property
     def has_video(self) -> bool:
@@ -44,14 +57,19 @@ async def source_info(
     """Probe a source through the hardened ``probe`` (limits, allow-listed demuxers); with
     ``packets_until_s``, list its video packets up to that time in the same ffprobe run (the
     smart path's layout)."""
-    listed: list[tuple[float, bool]] = []
+    fields: dict = {}
     if packets_until_s is not None:
         info, listed = await probe_with_packets(path, limits, until_s=packets_until_s)
+        fields |= {"packets": tuple(listed.times), "video_offset_s": listed.video_offset_s}
     else:
         info = await probe(path, limits, keyframe_interval=False)
     v, a = info.video, info.audio
-    fields: dict = {"duration_s": info.duration_s, "has_audio": a is not None,
-                    "demuxer": info.demuxer, "packets": tuple(listed)}  # fmt: skip
+    fields |= {"duration_s": info.duration_s, "has_audio": a is not None,
+               "demuxer": info.demuxer}  # fmt: skip
+    if v is not None and info.demuxer in UNINDEXED_DEMUXERS:
+        scanned = (await probe(path, limits)).video  # this time with the keyframe interval
+        gop = scanned.keyframe_interval_s if scanned is not None else None
+        fields["seek_preroll_s"] = 2 * gop + 0.5 if gop else UNKNOWN_GOP_PREROLL_S
     if v is not None:
         fields |= {
             "video_codec": v.codec, "width": v.width, "height": v.height,
