@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -177,5 +178,33 @@ async def test_redeclaring_with_other_settings_is_a_clear_error(rabbit: RabbitMQ
         # The broker is still usable.
         await rabbit.enqueue(name, {"ok": True})
         assert await rabbit.queue_depth(name) == 1
+    finally:
+        await rabbit.delete_queue(name)
+
+
+async def test_a_cancelled_consumer_shutdown_leaves_the_connection_usable(
+    rabbit: RabbitMQBroker,
+) -> None:
+    """Shutting a consumer down closes its channel. If the task doing that is cancelled half
+    way (a service stopping), the close must still finish: a channel the client forgot while
+    the server still has it open makes the server close the whole connection when the number
+    is reused ("CHANNEL_ERROR - expected 'channel.open'")."""
+    name = f"test.broker.{uuid.uuid4().hex[:12]}"
+    await rabbit.declare_work_queue(name)
+
+    async def handler(delivery: Delivery) -> None:
+        return None
+
+    try:
+        for step in range(40):  # cancel at moments from 0 to 4 ms into the shutdown
+            consumer = await rabbit.consume(name, handler)
+            stopping = asyncio.create_task(consumer.cancel())
+            await asyncio.sleep(step / 10_000)
+            stopping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stopping
+            # new channels reuse the freed numbers: each must open on a live connection
+            await rabbit.declare_work_queue(name)
+            await rabbit.enqueue(name, {"step": step})
     finally:
         await rabbit.delete_queue(name)

@@ -230,9 +230,19 @@ class _RabbitConsumer:
 
     async def _close_channel(self) -> None:
         if self._channel is not None:
-            with contextlib.suppress(Exception):
-                await self._channel.close()
-            self._channel = None
+            channel, self._channel = self._channel, None
+            await _close_fully(channel)
+
+
+async def _close_fully(channel: AbstractChannel) -> None:
+    """Close ``channel`` even if the caller is cancelled meanwhile: a close cut short leaves the
+    channel open on the server while the client reuses its number, and the server then closes
+    the whole connection ("CHANNEL_ERROR - expected 'channel.open'"). The caller still sees its
+    cancellation; the close finishes on its own."""
+    closing = asyncio.ensure_future(channel.close())
+    closing.add_done_callback(lambda done: done.cancelled() or done.exception())
+    with contextlib.suppress(Exception):  # a channel the server already closed: nothing to do
+        await asyncio.shield(closing)
 
 
 class RabbitMQBroker(Broker):
@@ -316,8 +326,7 @@ class RabbitMQBroker(Broker):
         try:
             yield channel
         finally:
-            with contextlib.suppress(Exception):
-                await channel.close()
+            await _close_fully(channel)
 
     # ---- declarations -------------------------------------------------------------------------
 
