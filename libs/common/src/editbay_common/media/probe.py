@@ -165,6 +165,16 @@ async def probe_with_packets(
     return info, VideoPackets(times, max(0.0, round(first - file_start, 6)))
 
 
+async def keyframe_interval(
+    path: Path, info: MediaInfo, limits: MediaLimits = DEFAULT_LIMITS
+) -> float | None:
+    """The video's mean keyframe spacing over its first seconds, for a file ``probe`` read
+    without it (packet flags only, nothing decoded); None without video or keyframes."""
+    if info.video is None:
+        return None
+    return await _keyframe_interval(Path(path), info.container, info.video.index, limits)
+
+
 async def _media_info(
     path: Path, size: int, data: dict[str, Any], limits: MediaLimits, keyframe_interval: bool
 ) -> MediaInfo:

@@ -11,7 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from editbay_common.media.limits import DEFAULT_LIMITS, MediaLimits
-from editbay_common.media.probe import probe, probe_with_packets
+from editbay_common.media.probe import keyframe_interval, probe, probe_with_packets
 
 # Demuxers whose seeks are not keyframe-exact (no index): sources in them are read from
 # somewhat before each in-point (``SourceInfo.seek_preroll_s``).
@@ -67,8 +67,7 @@ async def source_info(
     fields |= {"duration_s": info.duration_s, "has_audio": a is not None,
                "demuxer": info.demuxer}  # fmt: skip
     if v is not None and info.demuxer in UNINDEXED_DEMUXERS:
-        scanned = (await probe(path, limits)).video  # this time with the keyframe interval
-        gop = scanned.keyframe_interval_s if scanned is not None else None
+        gop = await keyframe_interval(path, info, limits)
         fields["seek_preroll_s"] = 2 * gop + 0.5 if gop else UNKNOWN_GOP_PREROLL_S
     if v is not None:
         fields |= {
