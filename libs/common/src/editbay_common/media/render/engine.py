@@ -124,12 +124,11 @@ async def render(
     used_smart = False
     try:
         progress = Progress(on_progress, expected)
+        job = _Job(timeline, preset, infos, tmp, scratch, progress, timeout_s, threads)
         if smart_wanted and smart.eligible(timeline, preset, infos):
-            used_smart = await _try_smart(timeline, preset, infos, tmp, scratch, progress,
-                                          timeout_s, threads, verify)  # fmt: skip
+            used_smart = await _try_smart(job, decode=verify)
         if not used_smart:
-            await _render_full(timeline, preset, infos, tmp, scratch, progress, timeout_s,
-                               threads)  # fmt: skip
+            await _render_full(job)
         if verify and not used_smart:  # the smart path verifies itself (it may fall back)
             await verify_output(tmp, expected_duration_s=expected, preset=preset)
         tmp.replace(dest)
@@ -148,37 +147,33 @@ async def render(
                         used_smart)  # fmt: skip
 
 
-async def _render_full(
-    timeline: Timeline,
-    preset: Preset,
-    infos: dict[Path, SourceInfo],
-    tmp: Path,
-    scratch: Path,
-    progress: Progress,
-    timeout_s: float | None,
-    threads: int | None,
-) -> None:
+@dataclass(frozen=True)
+class _Job:
+    """One render's inputs and working places, as the two paths take them."""
+
+    timeline: Timeline
+    preset: Preset
+    infos: dict[Path, SourceInfo]
+    tmp: Path  # the partial output
+    scratch: Path
+    progress: Progress
+    timeout_s: float | None
+    threads: int | None
+
+
+async def _render_full(job: _Job) -> None:
     """The full re-encode: the picture and the programme's audio at once, then the mux."""
-    video, audio = scratch / "video.mp4", scratch / "audio.m4a"
-    args = await full_args(timeline, preset, infos, video, scratch, OutputSpec("video", threads))
+    video, audio = job.scratch / "video.mp4", job.scratch / "audio.m4a"
+    spec = OutputSpec("video", job.threads)
+    args = await full_args(job.timeline, job.preset, job.infos, video, job.scratch, spec)
     await process.together(
-        process.run(args, timeout=timeout_s, on_progress=progress.on_block),
-        render_audio(timeline, preset, infos, audio, scratch, timeout_s),
+        process.run(args, timeout=job.timeout_s, on_progress=job.progress.on_block),
+        render_audio(job.timeline, job.preset, job.infos, audio, job.scratch, job.timeout_s),
     )
-    await mux([*WL, "-f", "mov", "-i", str(video)], audio, tmp, timeout_s=timeout_s)
+    await mux([*WL, "-f", "mov", "-i", str(video)], audio, job.tmp, timeout_s=job.timeout_s)
 
 
-async def _try_smart(
-    timeline: Timeline,
-    preset: Preset,
-    infos: dict[Path, SourceInfo],
-    tmp: Path,
-    scratch: Path,
-    progress: Progress,
-    timeout_s: float | None,
-    threads: int | None,
-    decode: bool,
-) -> bool:
+async def _try_smart(job: _Job, *, decode: bool) -> bool:
     """Render by the smart path; False (and a clean slate) if it cannot be done exactly.
 
     Its output is always checked (streams, frame count, duration); with ``decode`` also strictly
@@ -186,16 +181,18 @@ async def _try_smart(
     from editbay_common.media.render import smart
 
     try:
-        await smart.render_smart(timeline, preset, infos, tmp, scratch, progress,
-                                 timeout_s=timeout_s, threads=threads)  # fmt: skip
-        expected = float(timeline.exact_duration(preset.fps))
-        await verify_output(tmp, expected_duration_s=expected, preset=preset, decode=decode)
+        await smart.render_smart(job.timeline, job.preset, job.infos, job.tmp, job.scratch,
+                                 job.progress, timeout_s=job.timeout_s,
+                                 threads=job.threads)  # fmt: skip
+        expected = float(job.timeline.exact_duration(job.preset.fps))
+        await verify_output(job.tmp, expected_duration_s=expected, preset=job.preset,
+                            decode=decode)  # fmt: skip
         return True
     except (smart.SmartPathUnavailable, RenderVerificationError, process.FFmpegError) as exc:
         if isinstance(exc, process.FFmpegTimeout):
             raise
         log.warning("smart path failed, re-encoding the whole timeline: %s", exc)
-        await asyncio.to_thread(tmp.unlink, True)
+        await asyncio.to_thread(job.tmp.unlink, True)
         return False
 
 
