@@ -76,7 +76,9 @@ def test_copies_end_on_closed_boundaries_inside_the_last_gop():
     parts = plan_parts(2, 12, layout, Path("s.mp4"))  # frames 2..13
     assert [(p.start, p.end, p.copy) for p in parts] == [(2, 8, False), (8, 12, True),
                                                          (12, 14, False)]  # fmt: skip
-    assert not parts[2].on_keyframe  # the tail is decoded from the keyframe at 8
+    # the ends are decoded from snippets: the packets from the keyframe before them up to the
+    # last frame they show (decode order 0 3 1 2 6 4 5 7 | 8 11 9 10 14 12 13)
+    assert [(p.key, p.packets) for p in (parts[0], parts[2])] == [(0, 8), (8, 7)]
     whole = plan_parts(8, 8, layout, Path("s.mp4"))
     assert [(p.start, p.end, p.copy) for p in whole] == [(8, 16, True)]
 
@@ -87,6 +89,10 @@ def test_an_open_gop_keyframe_is_not_a_copy_start():
     assert 8 not in layout.closed
     parts = plan_parts(2, 9, layout, Path("s.mp4"))  # frames 2..10: no closed GOP to start from
     assert [(p.start, p.end, p.copy) for p in parts] == [(2, 11, False)]
+    # frames after the open keyframe cannot be decoded from it alone (6 and 7 need the GOP
+    # before): the smart path declines, the engine re-encodes the whole timeline
+    with pytest.raises(SmartPathUnavailable):
+        plan_parts(9, 2, layout, Path("s.mp4"))
 
 
 async def test_smart_path_declines_edits_it_cannot_copy(footage, small, tmp_path):

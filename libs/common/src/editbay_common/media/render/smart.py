@@ -7,11 +7,17 @@ copied untouched. Parts are written as MPEG-TS (Annex B, parameter sets in-band 
 IDR, so re-encoded and copied parts with different SPS/PPS can follow each other), joined with the
 concat demuxer and muxed into MP4 with the audio, which is rendered once for the whole timeline.
 
-Three FFmpeg runs work at once: one re-encodes all the partial GOPs as one stream (split into
-parts at forced keyframes), one copies all the whole GOPs, one renders the audio. The split is
-checked part by part and the finished file's frame count and duration by the engine; anything
-unexpected raises ``SmartPathUnavailable`` or fails verification, and the engine falls back to
-the full re-encode.
+The re-encoded ends are decoded from small stream copies ("snippets": the packets from the
+keyframe before each end up to the last one it needs), read one after another by one decoder.
+One decoder instead of one per end: each decoder keeps its frame buffers until FFmpeg exits, and
+the two dozen of the 12-segment benchmark edit touched 200 MB of fresh memory, a quarter of a
+second of CPU.
+
+Two chains of FFmpeg runs work at once. The picture: one run stream-copies the snippets and all
+the whole GOPs, then one re-encodes all the ends as one stream (split into parts at forced
+keyframes). The audio: a loudness pass, then the AAC encode. The split is checked part by part
+and the finished file's frame count and duration by the engine; anything unexpected raises
+``SmartPathUnavailable`` or fails verification, and the engine falls back to the full re-encode.
 """
 
 from __future__ import annotations
@@ -45,11 +51,12 @@ class Part:
     start: int
     end: int
     copy: bool
-    on_keyframe: bool = False  # ``start`` is a keyframe of the source
+    # A re-encoded part is decoded from its snippet: ``packets`` packets in decode order from
+    # the keyframe ``key`` (which opens a closed GOP, so nothing in them is shown before it).
+    key: int = 0
+    packets: int = 0
     # The source's first frame comes this long after its file's start (``VideoPackets``).
     offset_s: float = 0.0
-    # A decoded part is read from this much earlier (``SourceInfo.seek_preroll_s``).
-    preroll_s: float = 0.0
 
     @property
     def frames(self) -> int:
@@ -101,6 +108,7 @@ class Layout:
     # ``b`` such that the packets before frame ``b`` in decode order are exactly frames ``< b``:
     # nothing on one side refers to or is shown on the other (B-frames never straddle ``b``).
     closed: frozenset[int]
+    order: tuple[int, ...] = ()  # the frames in decode order
 
     @classmethod
     def of(cls, packets: list[tuple[float, bool]], fps: int) -> Layout:
@@ -112,7 +120,23 @@ class Layout:
             if seen - base + 1 == count:
                 closed.add(seen + 1)
         keys = frozenset(f for f, (_, key) in zip(frames, packets, strict=True) if key)
-        return cls(keys, frozenset(closed))
+        return cls(keys, frozenset(closed), tuple(frames))
+
+    def snippet(self, start: int, end: int) -> tuple[int, int]:
+        """``(key, packets)``: frames ``[start, end)`` decode from the last keyframe at or before
+        ``start`` and the packets that follow it in decode order, up to the last of them."""
+        opens = self.keyframes & self.closed
+        key = max((k for k in self.keyframes if k <= start), default=None)
+        if key is None or key not in opens:
+            # an open GOP shows frames before its keyframe that need the GOP before it
+            raise SmartPathUnavailable(f"no closed GOP to decode frame {start} from")
+        at = self.order.index(key)
+        needed = set(range(start, end))
+        for count, frame in enumerate(self.order[at:], start=1):
+            needed.discard(frame)
+            if not needed:
+                return key, count
+        raise SmartPathUnavailable(f"frames {start}-{end} are not all in the packet listing")
 
 
 def plan_parts(start: int, frames: int, layout: Layout, source: Path) -> list[Part]:
@@ -125,16 +149,20 @@ def plan_parts(start: int, frames: int, layout: Layout, source: Path) -> list[Pa
     opens = layout.keyframes & layout.closed  # keyframes that open a closed GOP
     first = min((k for k in opens if k >= start), default=None)
     last = max((b for b in layout.closed if b <= end), default=None)
-    on_key = start in opens
     if first is None or last is None or last <= first:
-        return [Part(source, start, end, copy=False, on_keyframe=on_key)]
+        return [_encoded(source, start, end, layout)]
     parts = []
     if first > start:
-        parts.append(Part(source, start, first, copy=False))
-    parts.append(Part(source, first, last, copy=True, on_keyframe=True))
+        parts.append(_encoded(source, start, first, layout))
+    parts.append(Part(source, first, last, copy=True, key=first))
     if end > last:
-        parts.append(Part(source, last, end, copy=False, on_keyframe=last in opens))
+        parts.append(_encoded(source, last, end, layout))
     return parts
+
+
+def _encoded(source: Path, start: int, end: int, layout: Layout) -> Part:
+    key, packets = layout.snippet(start, end)
+    return Part(source, start, end, copy=False, key=key, packets=packets)
 
 
 def plan_timeline(
@@ -150,26 +178,38 @@ def plan_timeline(
             layouts[seg.source] = Layout.of(list(info.packets), fps)
         start = frames_at(seg.in_s, fps)
         parts += [
-            replace(p, offset_s=info.video_offset_s, preroll_s=info.seek_preroll_s)
+            replace(p, offset_s=info.video_offset_s)
             for p in plan_parts(start, seg.frames(fps), layouts[seg.source], seg.source)
         ]
     return parts
 
 
-def _copy_args(copies: list[tuple[int, Part]], preset: Preset, scratch: Path) -> list[str]:
-    """One FFmpeg run that stream-copies every whole-GOP part into its own MPEG-TS file.
+def _copy_args(copies: list[tuple[str, Part]], preset: Preset, scratch: Path) -> list[str]:
+    """One FFmpeg run that stream-copies, for every ``(name, part)``, the part's packets from its
+    keyframe (``part.key``) into the MPEG-TS file ``name``: a whole-GOP part's frames, or a
+    re-encoded part's snippet.
 
     Each input is seeked a quarter frame past its keyframe: the demuxer lands on the keyframe at
     or before that time, which is ours, and stream copy starts there. ``-frames:v`` counts packets
     in decode order, which for closed GOPs are exactly the frames up to the next keyframe."""
     inputs: list[str] = []
     outputs: list[str] = []
-    for n, (i, part) in enumerate(copies):
-        inputs += [*WL, "-ss", f"{part.seek_s(part.start + 0.25, preset.fps):.6f}", "-i",
+    for n, (name, part) in enumerate(copies):
+        count = part.frames if part.copy else part.packets
+        inputs += [*WL, "-ss", f"{part.seek_s(part.key + 0.25, preset.fps):.6f}", "-i",
                    input_url(part.source)]  # fmt: skip
-        outputs += ["-map", f"{n}:v:0", "-c:v", "copy", "-frames:v", str(part.frames),
-                    "-f", "mpegts", str(scratch / _part_name(i))]  # fmt: skip
+        outputs += ["-map", f"{n}:v:0", "-c:v", "copy", "-frames:v", str(count),
+                    "-f", "mpegts", str(scratch / name)]  # fmt: skip
     return [*process.ffmpeg_base_args(), *inputs, *outputs]
+
+
+# Room after each snippet on the encode's input timeline, so that no frame of one snippet falls
+# in the next one's window.
+SNIPPET_GAP_S = 1.0
+
+
+def _snippet_name(index: int) -> str:
+    return f"snip-{index:04d}.ts"
 
 
 def _encode_args(
@@ -177,37 +217,27 @@ def _encode_args(
 ) -> list[str]:
     """One FFmpeg run that re-encodes every partial-GOP part as one continuous x264 stream.
 
-    The parts are decoded from their own inputs (accurate seek half a frame early keeps frames
-    from ``start`` on), trimmed to exact frame counts and concatenated; a keyframe is forced at
-    every part boundary and the segment muxer splits the stream there, one MPEG-TS file per part
-    (closed GOPs: every file starts with an IDR and decodes on its own). One encoder instead of one
-    per part: no process start-up, encoder warm-up or idle threads per part."""
+    The snippets are read one after another by the concat demuxer, each on a slot of its own
+    (its frames counted from its keyframe, then a gap), so one decoder decodes them all; a
+    ``select`` keeps each part's frames by their times and renumbers them as one stream. A
+    keyframe is forced at every part boundary and the segment muxer splits the stream there, one
+    MPEG-TS file per part (closed GOPs: every file starts with an IDR and decodes on its own). One
+    encoder instead of one per part: no process start-up, encoder warm-up or idle threads per
+    part."""
     fps = preset.fps
-    inputs: list[str] = []
-    chains: list[str] = []
-    for n, (_, part) in enumerate(encodes):
-        lead = 0.0
-        if part.on_keyframe:
-            # A tail starts on a keyframe: land on it (as the copies do) and keep every frame
-            # from there, instead of decoding the whole GOP before it as an accurate seek would.
-            seek = ["-noaccurate_seek", "-ss", f"{part.seek_s(part.start + 0.25, fps):.6f}"]
-        elif part.preroll_s:
-            # Seeks are not exact (MPEG-TS): read from earlier and trim, as the full re-encode
-            # reads an in-point from such a source.
-            at = max(0.0, part.start / fps - part.preroll_s)
-            lead = part.start / fps - at
-            seek = ["-ss", f"{at:.6f}"]
-        else:
-            seek = ["-ss", f"{part.seek_s(part.start - 0.5, fps):.6f}"]
-        # One decoder thread per input: the pieces are short, x264's threads already fill the
-        # cores, and frame-threaded decoders cost a fifth more CPU here for nothing.
-        inputs += [*WL, *seek, "-t", f"{lead + (part.frames + 2) / fps:.6f}", "-threads", "1",
-                   "-i", input_url(part.source)]  # fmt: skip
-        trim = f"trim=start={lead:.6f}," if lead else ""
-        chains.append(f"[{n}:v:0]{trim}setpts=PTS-STARTPTS,fps={fps},"
-                      f"trim=end_frame={part.frames},setpts=PTS-STARTPTS[p{n}]")  # fmt: skip
-    labels = "".join(f"[p{n}]" for n in range(len(encodes)))
-    graph = ";".join([*chains, f"{labels}concat=n={len(encodes)}:v=1:a=0[v]"])
+    lines = ["ffconcat version 1.0"]
+    windows: list[str] = []
+    slot = 0.0  # where the current snippet's keyframe lands on the input timeline
+    for i, part in encodes:
+        # half a frame either side: frame f of the source comes at slot + (f - key) / fps
+        lo, hi = (slot + (f - part.key - 0.5) / fps for f in (part.start, part.end))
+        windows.append(f"between(t,{lo:.6f},{hi:.6f})")
+        span = (max(part.end, part.key + part.packets) - part.key) / fps + SNIPPET_GAP_S
+        lines += [f"file {_snippet_name(i)}", f"duration {span:.6f}"]
+        slot += span
+    listing = scratch / "snippets.ffconcat"
+    listing.write_text("\n".join(lines) + "\n")
+    graph = f"[0:v:0]select='{'+'.join(windows)}',setpts=N/({fps}*TB)[v]"
     bounds, pos = [], 0
     for _, part in encodes[:-1]:
         pos += part.frames
@@ -217,14 +247,18 @@ def _encode_args(
     # (measured a little slower here).
     for key, value in video_codec_args(preset, threads, deep_buffer=False).items():
         codec += [f"-{key}", str(value)]
-    listing = str(scratch / "encoded.csv")
+    csv = str(scratch / "encoded.csv")
     split = ["-f", "segment", "-segment_format", "mpegts", "-reset_timestamps", "1",
-             "-segment_list", listing, "-segment_list_type", "csv"]  # fmt: skip
+             "-segment_list", csv, "-segment_list_type", "csv"]  # fmt: skip
     if bounds:
         times = ",".join(f"{b / fps:.6f}" for b in bounds)
         split += ["-force_key_frames", times, "-segment_frames", ",".join(map(str, bounds))]
     return [
-        *process.ffmpeg_base_args(), *inputs, "-filter_complex", graph, "-map", "[v]", *codec,
+        # one decoder thread: the snippets are short, x264's threads already fill the cores
+        # (frame-threaded decoding cost a fifth more CPU here for nothing); -copyts: the select
+        # windows are on the concat demuxer's own timeline
+        *process.ffmpeg_base_args(), "-threads", "1", "-copyts", *WL, "-f", "concat",
+        "-safe", "1", "-i", str(listing), "-filter_complex", graph, "-map", "[v]", *codec,
         # with the segment muxer's global header, x264 leaves SPS/PPS out of the stream: put
         # them back before every keyframe so each file stands alone
         "-bsf:v", "dump_extra=freq=keyframe", *split, str(scratch / "enc-%04d.ts"),
@@ -277,16 +311,14 @@ async def render_smart(
         parts = plan_timeline(timeline, preset, infos)
         indexed = list(enumerate(parts))
         encodes = [(i, p) for i, p in indexed if not p.copy]
-        copies = [(i, p) for i, p in indexed if p.copy]
-        runs = []
+        copies = [(_part_name(i), p) for i, p in indexed if p.copy]
+        snippets = [(_snippet_name(i), p) for i, p in encodes]
+        # One copying run for both: the copies take a fraction of a second, and a second run
+        # (so that the encode need not wait for the whole GOPs) cost more than it saved.
+        await process.run(_copy_args(snippets + copies, preset, scratch), timeout=timeout_s)
         if encodes:
-            runs.append(_encode_args(encodes, preset, scratch, threads))
-        if copies:
-            runs.append(_copy_args(copies, preset, scratch))
-        # A copied part can only come out short (the source ends): the frame count of the
-        # finished file, checked by the caller, catches that, so parts are not probed one by one.
-        await process.together(*(process.run(args, timeout=timeout_s) for args in runs))
-        if encodes:
+            args = await asyncio.to_thread(_encode_args, encodes, preset, scratch, threads)
+            await process.run(args, timeout=timeout_s)
             await asyncio.to_thread(_check_encoded, encodes, preset, scratch)
         await progress.report(0.9)
         lines = ["ffconcat version 1.0"]
