@@ -232,12 +232,15 @@ def _encode_args(
         # half a frame either side: frame f of the source comes at slot + (f - key) / fps
         lo, hi = (slot + (f - part.key - 0.5) / fps for f in (part.start, part.end))
         windows.append(f"between(t,{lo:.6f},{hi:.6f})")
-        span = (max(part.end, part.key + part.packets) - part.key) / fps + SNIPPET_GAP_S
+        # the snippet's frames: at most a reordering delay past its packets' count
+        span = (part.packets + MAX_REORDER_DELAY) / fps + SNIPPET_GAP_S
         lines += [f"file {_snippet_name(i)}", f"duration {span:.6f}"]
         slot += span
     listing = scratch / "snippets.ffconcat"
     listing.write_text("\n".join(lines) + "\n")
-    graph = f"[0:v:0]select='{'+'.join(windows)}',setpts=N/({fps}*TB)[v]"
+    # a script file: an edit of a thousand cuts makes a graph longer than an argument may be
+    graph = scratch / "encode.graph"
+    graph.write_text(f"[0:v:0]select='{'+'.join(windows)}',setpts=N/({fps}*TB)[v]\n")
     bounds, pos = [], 0
     for _, part in encodes[:-1]:
         pos += part.frames
@@ -258,7 +261,8 @@ def _encode_args(
         # (frame-threaded decoding cost a fifth more CPU here for nothing); -copyts: the select
         # windows are on the concat demuxer's own timeline
         *process.ffmpeg_base_args(), "-threads", "1", "-copyts", *WL, "-f", "concat",
-        "-safe", "1", "-i", str(listing), "-filter_complex", graph, "-map", "[v]", *codec,
+        "-safe", "1", "-i", str(listing), "-filter_complex_script", str(graph), "-map", "[v]",
+        *codec,
         # with the segment muxer's global header, x264 leaves SPS/PPS out of the stream: put
         # them back before every keyframe so each file stands alone
         "-bsf:v", "dump_extra=freq=keyframe", *split, str(scratch / "enc-%04d.ts"),
