@@ -18,6 +18,7 @@ from editbay_common.media.render.smart import (
     Part,
     SmartPathUnavailable,
     _check_encoded,
+    _copy_args,
     eligible,
     plan_parts,
     plan_timeline,
@@ -95,6 +96,30 @@ def test_an_open_gop_keyframe_is_not_a_copy_start():
         plan_parts(9, 2, layout, Path("s.mp4"))
 
 
+def test_copies_from_one_stretch_of_a_source_share_an_input(small, tmp_path):
+    """Copies close together in a source read on from one input: each later one keeps packets
+    from its cue, between the keyframe before its own and its own decoding time, so that its
+    first packet is its keyframe whether FFmpeg compares presentation or decoding times."""
+    gop = [0, 3, 1, 2, 6, 4, 5, 7]  # decoded one frame before shown: dts = index - 1
+    order = [f + 8 * g for g in range(3) for f in gop]
+    layout = Layout.of(_packets(order, {0, 8, 16}), 30, [(i - 1) / 30 for i in range(24)])
+    assert layout.cue(0) is None  # no keyframe before it
+    assert layout.cue(8) == (0 + 7) / 2 and layout.cue(16) == (8 + 15) / 2
+    src, far = Path("a.mp4"), 8 + 30 * 60  # the other a minute later: an input of its own
+    parts = [Part(src, 8, 16, True, key=8, cue=layout.cue(8)),
+             Part(src, 0, 8, True, key=0), Part(src, 2, 8, False, key=0, packets=8),
+             Part(src, far, far + 8, True, key=far, cue=layout.cue(8))]  # fmt: skip
+    args = _copy_args([(f"p{i}.ts", p) for i, p in enumerate(parts)], small, tmp_path)
+    seeks = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "-ss"]
+    inputs = [a for a in args if a.startswith("file:")]
+    assert len(inputs) == 2  # frames 0-16 from one input, the far copy from another
+    assert seeks == [f"{0.25 / 30:.6f}", f"{(far + 0.25) / 30:.6f}", f"{(3.5 - 0.25) / 30:.6f}"]
+    outputs = " ".join(args[args.index("-map") :])
+    assert "-ss" in outputs.split("p0.ts")[0].split("-map")[-1]  # p0 starts at its cue
+    assert "-ss" not in outputs.split("p1.ts")[0].split("-map")[-1]  # p1, p2: the input's own
+    assert "-ss" not in outputs.split("p2.ts")[0].split("-map")[-1]
+
+
 async def test_smart_path_declines_edits_it_cannot_copy(footage, small, tmp_path):
     with_fade = Timeline((Segment(footage["a"], 0.4, 1.3, transition_in=Transition("fade", 0.2)),))
     other_size = Timeline((Segment(footage["wide43"], 0.4, 1.3),))
@@ -112,12 +137,15 @@ async def test_sources_are_probed_once_with_their_video_packets(footage, small):
     plain = await load_sources(tl)
     with_packets = await load_sources(tl, packets=True)
     info = with_packets[footage["a"]]
-    assert replace(info, packets=()) == plain[footage["a"]]
+    assert replace(info, packets=(), packet_dts=()) == plain[footage["a"]]
     args = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-            "packet=pts_time,flags", "-of", "csv=p=0", str(footage["a"])]  # fmt: skip
+            "packet=pts_time,dts_time,flags", "-of", "csv=p=0", str(footage["a"])]  # fmt: skip
     rows = [r.split(",") for r in subprocess.run(args, capture_output=True, text=True,
                                                    check=True).stdout.split()]  # fmt: skip
-    listed = [(float(pts), flags.startswith("K")) for pts, flags, *_ in rows]
+    listed = [(float(pts), flags.startswith("K")) for pts, _, flags, *_ in rows]
+    # and their decoding times (B-frames: decoded before they are shown)
+    assert list(info.packet_dts) == [float(dts) for _, dts, *_ in rows[: len(info.packet_dts)]]
+    assert any(d < t for d, (t, _) in zip(info.packet_dts, info.packets, strict=True))
     # ffprobe's own listing in decode order, cut off near the last out-point plus the margin
     # (the take lasts 6 s): every frame up to well past the out-point is there
     got = list(info.packets)

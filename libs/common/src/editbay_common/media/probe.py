@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from editbay_common.media.process import (
 
 # Packet headers for ``probe_with_packets``: every stream's, as ``-select_streams`` would also
 # drop the other streams' descriptions.
-PACKET_ENTRIES = ("-show_entries", "packet=stream_index,pts_time,flags")
+PACKET_ENTRIES = ("-show_entries", "packet=stream_index,pts_time,dts_time,flags")
 # How much of the start of a video the keyframe-interval estimate reads (packets only, no decode).
 KEYFRAME_SCAN_S = 10.0
 
@@ -133,10 +133,12 @@ class VideoPackets:
     """A video stream's packets in decode order, ``(time, is keyframe)``, the time counted from
     the stream's first frame; and how long after the file's start that frame comes (FFmpeg's
     ``-ss`` counts from the file's start, the earliest of its streams: in MPEG-TS, or behind
-    an audio track's priming, the video often starts a little later)."""
+    an audio track's priming, the video often starts a little later). ``dts`` holds the same
+    packets' decoding times, counted from the same first frame."""
 
     times: list[tuple[float, bool]]
     video_offset_s: float
+    dts: list[float] = field(default_factory=list)
 
 
 async def probe_with_packets(
@@ -158,11 +160,13 @@ async def probe_with_packets(
     for packet in data.get("packets") or []:
         pts = _float(packet.get("pts_time"))
         if packet.get("stream_index") == index and pts is not None:
-            raw.append((pts, "K" in str(packet.get("flags", ""))))
-    first = min((pts for pts, _ in raw), default=0.0)
+            dts = _float(packet.get("dts_time"))
+            raw.append((pts, "K" in str(packet.get("flags", "")), pts if dts is None else dts))
+    first = min((pts for pts, _, _ in raw), default=0.0)
     file_start = _float((data.get("format") or {}).get("start_time")) or 0.0
-    times = [(round(pts - first, 6), key) for pts, key in raw]
-    return info, VideoPackets(times, max(0.0, round(first - file_start, 6)))
+    times = [(round(pts - first, 6), key) for pts, key, _ in raw]
+    dts = [round(d - first, 6) for _, _, d in raw]
+    return info, VideoPackets(times, max(0.0, round(first - file_start, 6)), dts)
 
 
 async def keyframe_interval(

@@ -55,6 +55,9 @@ class Part:
     # the keyframe ``key`` (which opens a closed GOP, so nothing in them is shown before it).
     key: int = 0
     packets: int = 0
+    # Where a stream copy that reads on from an earlier keyframe starts to keep packets so that
+    # its first is ``key`` (``Layout.cue``); None: only a seek of its own lands there.
+    cue: float | None = None
     # The source's first frame comes this long after its file's start (``VideoPackets``).
     offset_s: float = 0.0
 
@@ -109,10 +112,16 @@ class Layout:
     # nothing on one side refers to or is shown on the other (B-frames never straddle ``b``).
     closed: frozenset[int]
     order: tuple[int, ...] = ()  # the frames in decode order
+    decoded_at: tuple[float, ...] = ()  # their decoding times, in frames
 
     @classmethod
-    def of(cls, packets: list[tuple[float, bool]], fps: int) -> Layout:
+    def of(
+        cls, packets: list[tuple[float, bool]], fps: int, dts: list[float] | None = None
+    ) -> Layout:
+        """From the packets' ``(time, is keyframe)`` in decode order and their decoding times
+        (the presentation times where not given)."""
         frames = [frames_at(t, fps) for t, _ in packets]
+        decoded = [t * fps for t in dts] if dts else [float(f) for f in frames]
         base = min(frames, default=0)
         closed, seen = {base}, -1
         for count, frame in enumerate(frames, start=1):
@@ -120,7 +129,17 @@ class Layout:
             if seen - base + 1 == count:
                 closed.add(seen + 1)
         keys = frozenset(f for f, (_, key) in zip(frames, packets, strict=True) if key)
-        return cls(keys, frozenset(closed), tuple(frames))
+        return cls(keys, frozenset(closed), tuple(frames), tuple(decoded))
+
+    def cue(self, key: int) -> float | None:
+        """A time (in frames) past which the first keyframe is ``key``, whether FFmpeg compares
+        a packet's presentation or its decoding time: between the keyframe before it (shown, so
+        also decoded, earlier) and ``key``'s decoding time. None if there is no such time."""
+        before = max((k for k in self.keyframes if k < key), default=None)
+        decoded = self.decoded_at[self.order.index(key)]
+        if before is None or before >= decoded:
+            return None
+        return (before + decoded) / 2
 
     def snippet(self, start: int, end: int) -> tuple[int, int]:
         """``(key, packets)``: frames ``[start, end)`` decode from the last keyframe at or before
@@ -154,7 +173,7 @@ def plan_parts(start: int, frames: int, layout: Layout, source: Path) -> list[Pa
     parts = []
     if first > start:
         parts.append(_encoded(source, start, first, layout))
-    parts.append(Part(source, first, last, copy=True, key=first))
+    parts.append(Part(source, first, last, copy=True, key=first, cue=layout.cue(first)))
     if end > last:
         parts.append(_encoded(source, last, end, layout))
     return parts
@@ -162,7 +181,7 @@ def plan_parts(start: int, frames: int, layout: Layout, source: Path) -> list[Pa
 
 def _encoded(source: Path, start: int, end: int, layout: Layout) -> Part:
     key, packets = layout.snippet(start, end)
-    return Part(source, start, end, copy=False, key=key, packets=packets)
+    return Part(source, start, end, copy=False, key=key, packets=packets, cue=layout.cue(key))
 
 
 def plan_timeline(
@@ -175,7 +194,7 @@ def plan_timeline(
     for seg in timeline.segments:
         info = infos[seg.source]
         if seg.source not in layouts:
-            layouts[seg.source] = Layout.of(list(info.packets), fps)
+            layouts[seg.source] = Layout.of(list(info.packets), fps, list(info.packet_dts))
         start = frames_at(seg.in_s, fps)
         parts += [
             replace(p, offset_s=info.video_offset_s)
@@ -184,22 +203,44 @@ def plan_timeline(
     return parts
 
 
+# Copies from one source share an input (one demuxer reading on) while each starts within this
+# much of where the one before ends.
+SHARED_READ_GAP_S = 10.0
+
+
 def _copy_args(copies: list[tuple[str, Part]], preset: Preset, scratch: Path) -> list[str]:
     """One FFmpeg run that stream-copies, for every ``(name, part)``, the part's packets from its
     keyframe (``part.key``) into the MPEG-TS file ``name``: a whole-GOP part's frames, or a
-    re-encoded part's snippet.
+    re-encoded part's snippet. ``-frames:v`` counts packets in decode order, which for closed
+    GOPs are exactly the frames up to the next keyframe.
 
-    Each input is seeked a quarter frame past its keyframe: the demuxer lands on the keyframe at
-    or before that time, which is ours, and stream copy starts there. ``-frames:v`` counts packets
-    in decode order, which for closed GOPs are exactly the frames up to the next keyframe."""
+    An input is seeked a quarter frame past its first keyframe: the demuxer lands on the
+    keyframe at or before that time, which is ours, and stream copy starts there. Later copies
+    from the same stretch of the source read on from that input instead of opening their own
+    (each input costs a demuxer, a thread and its probing): an output ``-ss`` at the part's cue
+    makes its copy start on its keyframe."""
+    fps = preset.fps
     inputs: list[str] = []
     outputs: list[str] = []
-    for n, (name, part) in enumerate(copies):
+    reading: dict[Path, tuple[int, int, float]] = {}  # source: (input, its keyframe, read to)
+    opened = 0
+    for name, part in sorted(copies, key=lambda c: (str(c[1].source), c[1].key)):
         count = part.frames if part.copy else part.packets
-        inputs += [*WL, "-ss", f"{part.seek_s(part.key + 0.25, preset.fps):.6f}", "-i",
-                   input_url(part.source)]  # fmt: skip
-        outputs += ["-map", f"{n}:v:0", "-c:v", "copy", "-frames:v", str(count),
+        n, first, read_to = reading.get(part.source, (-1, 0, 0.0))
+        start: list[str] = []
+        if n >= 0 and part.key == first:
+            pass  # the input's own keyframe
+        elif n >= 0 and part.cue is not None and part.key <= read_to + SHARED_READ_GAP_S * fps:
+            # after the input's seek, packet times count from a quarter frame past ``first``
+            start = ["-ss", f"{(part.cue - first - 0.25) / fps:.6f}"]
+        else:
+            n, first, read_to = opened, part.key, 0.0
+            opened += 1
+            inputs += [*WL, "-ss", f"{part.seek_s(first + 0.25, fps):.6f}", "-i",
+                       input_url(part.source)]  # fmt: skip
+        outputs += ["-map", f"{n}:v:0", "-c:v", "copy", *start, "-frames:v", str(count),
                     "-f", "mpegts", str(scratch / name)]  # fmt: skip
+        reading[part.source] = (n, first, max(read_to, part.key + count + MAX_REORDER_DELAY))
     return [*process.ffmpeg_base_args(), *inputs, *outputs]
 
 

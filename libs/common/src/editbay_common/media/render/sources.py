@@ -40,6 +40,7 @@ class SourceInfo:
     # packets in decode order, as far as the timeline uses the source; and how long after the
     # file's start (where FFmpeg's -ss counts from) the first frame comes.
     packets: tuple[tuple[float, bool], ...] = ()
+    packet_dts: tuple[float, ...] = ()  # the same packets' decoding times
     video_offset_s: float = 0.0
     # How far before an in-point to seek: MPEG-TS has no index, and FFmpeg's seek in it lands
     # past the keyframe the in-point needs, so reading starts a GOP or two earlier and the
@@ -60,7 +61,8 @@ async def source_info(
     fields: dict = {}
     if packets_until_s is not None:
         info, listed = await probe_with_packets(path, limits, until_s=packets_until_s)
-        fields |= {"packets": tuple(listed.times), "video_offset_s": listed.video_offset_s}
+        fields |= {"packets": tuple(listed.times), "packet_dts": tuple(listed.dts),
+                   "video_offset_s": listed.video_offset_s}  # fmt: skip
     else:
         info = await probe(path, limits, keyframe_interval=False)
     v, a = info.video, info.audio
