@@ -349,14 +349,17 @@ Notes on the method:
   about as much from the deeper buffer (4% in one test), so part of what (a) shows against the
   floor is x264 tuning the plain transcode does not have.
 - (b) 12 segments of 8 s (a typical talking-head cut). Each segment re-encodes its head (from the
-  in-point to the first keyframe, decoded from the keyframe before) and a few tail frames: the
-  copy runs on to the last closed boundary before the out-point, between groups of B-frames,
-  found from the packets' decode order (listed by the same ffprobe run that describes each
-  source). The whole programme's audio must still be decoded, measured and AAC-encoded (about
-  0.3 s + 1.4 s of one core for 96 s on the Intel machine; sample-exact cuts and the loudness
-  gain need it) beside the video's 2.3 s of CPU (heads and tails: about 250 frames decoded from
-  their keyframes and encoded): the run uses about 4.6 s of CPU in 2.5-2.7 s on 2 cores, so
-  5x the full re-encode is near what the machine allows.
+  in-point to the first keyframe) and a few tail frames: the copy runs on to the last closed
+  boundary before the out-point, between groups of B-frames, found from the packets' decode order
+  (listed by the same ffprobe run that describes each source). One stream-copying run, reading
+  each source once, writes the whole GOPs and, for every re-encoded end, a snippet (the packets
+  from the keyframe before it to the last one it needs); one x264 run decodes all the snippets
+  with one decoder and encodes the ends as one stream (about 250 frames, 2.0-2.3 s of CPU). The
+  whole programme's audio must still be decoded, measured and AAC-encoded (about 0.4 s + 1.4 s of
+  one core for 96 s; sample-exact cuts and the loudness gain need it). The run uses about 4.5 s
+  of CPU in 2.4-2.7 s on 2 cores, about 0.45 s of it on one core only (probing the sources, the
+  mux, the output check): 5x the full re-encode is near what the machine allows, and whether one
+  run meets it depends on the machine's speed during it.
 - (c) Each worker is a process pinned to one core (CPU affinity inherited by its FFmpeg runs,
   -threads 1, x264 threads=1). One worker renders the whole timeline as the renderer does (video
   and audio at once on its core, then the mux). Two workers take the jobs from one queue: the
