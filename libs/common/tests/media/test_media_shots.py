@@ -7,7 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from editbay_common.media.shots import cut_frames, detect_shots, frame_differences, shot_lengths
+from editbay_common.media.shots import (
+    _decode_range,
+    _ranges,
+    cut_frames,
+    decode_small_yuv,
+    detect_shots,
+    frame_differences,
+    shot_lengths,
+)
 from editbay_common.media.synth import SynthTruth, synth_shots
 
 
@@ -94,3 +102,28 @@ async def test_cut_between_colours_of_equal_brightness(tmp_path) -> None:
     cuts = await detect_shots(path)
     assert len(cuts) == 1
     assert abs(cuts[0] - 2.0) <= 2 / 25
+
+
+async def test_decoding_in_parts_gives_every_frame_once(shots_video, tmp_path) -> None:
+    """Parts decoded side by side meet exactly: the same frames, pixels and times as one piece,
+    and the detector finds the same cuts; a file without an index is decoded in one piece."""
+    path, truth = shots_video
+    (y, u, v), times = await decode_small_yuv(path, parts=1)
+    assert len(times) == round(truth.duration_s * 25)
+    for parts in (2, 3):
+        (py, pu, pv), ptimes = await decode_small_yuv(path, parts=parts)
+        assert np.array_equal(ptimes, times)
+        assert all(np.array_equal(a, b) for a, b in ((py, y), (pu, u), (pv, v)))
+        # each part on its own (not the one-piece fallback): they meet without gap or overlap
+        pieces = [
+            await _decode_range(path, 64, 36, r, True, 60.0) for r in await _ranges(path, parts)
+        ]
+        joined = np.concatenate([t for _, t in pieces])
+        assert np.array_equal(joined - joined[0], times) and all(len(f) for f, _ in pieces)
+    assert len(await _ranges(path, None)) >= 1
+    assert [length is None for _, length in await _ranges(path, 3)] == [False, False, True]
+    ts = tmp_path / "shots.ts"
+    from editbay_common.media.process import ffmpeg_base_args, run
+
+    await run([*ffmpeg_base_args(), "-i", str(path), "-c", "copy", "-f", "mpegts", str(ts)])
+    assert await _ranges(ts, None) == [(0.0, None)]  # no index: seeks are not exact
