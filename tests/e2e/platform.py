@@ -142,7 +142,12 @@ class Infrastructure:
 
     def env(self, workdir: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("EDITBAY_")}
+        # Scratch files of the services (a render's intermediate files) stay in the test's own
+        # folder: a worker the tests kill with SIGKILL cannot remove its own.
+        scratch = workdir / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
         env.update(
+            TMPDIR=str(scratch),
             EDITBAY_DATA_DIR=str(workdir / "data"),
             EDITBAY_DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.database}",
             EDITBAY_BROKER_URL=f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}",
