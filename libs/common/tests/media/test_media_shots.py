@@ -9,6 +9,7 @@ import pytest
 
 from editbay_common.media.shots import (
     _decode_range,
+    _parts_meet,
     _ranges,
     cut_frames,
     decode_small_yuv,
@@ -127,3 +128,11 @@ async def test_decoding_in_parts_gives_every_frame_once(shots_video, tmp_path) -
 
     await run([*ffmpeg_base_args(), "-i", str(path), "-c", "copy", "-f", "mpegts", str(ts)])
     assert await _ranges(ts, None) == [(0.0, None)]  # no index: seeks are not exact
+
+
+def test_parts_that_do_not_meet_are_noticed() -> None:
+    times = np.arange(10) / 25
+    assert _parts_meet(times, [4, 6])
+    assert not _parts_meet(np.delete(times, 4), [4, 5])  # a frame missing at the join
+    assert not _parts_meet(np.insert(times, 4, times[3]), [5, 6])  # one frame twice
+    assert not _parts_meet(times, [0, 10])  # a part without frames

@@ -84,14 +84,24 @@ async def decode_small_yuv(
     )
     frames = np.concatenate([f for f, _ in decoded])
     times = np.concatenate([t for _, t in decoded])
-    if len(ranges) > 1 and (np.diff(times) <= 0).any():
-        # the parts overlap or are out of order (a seek was not exact): decode in one piece
+    if len(ranges) > 1 and not _parts_meet(times, [len(t) for _, t in decoded]):
+        # a seek was not exact: decode in one piece
         return await decode_small_yuv(path, width, timeout_s=timeout_s, parts=1)
     count, luma, chroma = len(frames), width * height, (width // 2) * (height // 2)
     y = frames[:, :luma].reshape(count, height, width)
     u = frames[:, luma : luma + chroma].reshape(count, height // 2, width // 2)
     v = frames[:, luma + chroma :].reshape(count, height // 2, width // 2)
     return (y, u, v), (times - times[0] if count else times)
+
+
+def _parts_meet(times: np.ndarray, counts: list[int]) -> bool:
+    """The joined times rise, and no step between two parts is longer than a frame and a half
+    (the usual step inside them): no part overlaps, misses or repeats frames at its start."""
+    steps = np.diff(times)
+    if not all(counts) or not len(steps) or (steps <= 0).any():
+        return False
+    joins = np.cumsum(counts)[:-1] - 1  # the step from each part's last frame to the next
+    return bool((steps[joins] <= 1.5 * np.median(steps)).all())
 
 
 async def _ranges(path: Path, parts: int | None) -> list[tuple[float, float | None]]:
