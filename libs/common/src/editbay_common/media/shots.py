@@ -106,17 +106,14 @@ def _parts_meet(times: np.ndarray, counts: list[int]) -> bool:
 
 async def _ranges(path: Path, parts: int | None) -> list[tuple[float, float | None]]:
     """``(start, length)`` of each part in seconds (``length`` None: to the end)."""
-    if parts is None:
-        info = await probe(path, keyframe_interval=False)
-        cores = min(MAX_PARTS, len(os.sched_getaffinity(0)))
-        indexed = info.demuxer in INDEXED_DEMUXERS
-        parts = max(1, min(cores, int(info.duration_s // MIN_PART_S))) if indexed else 1
-        duration = info.duration_s
-    elif parts > 1:
-        duration = (await probe(path, keyframe_interval=False)).duration_s
-    if parts <= 1:
+    if parts == 1:
         return [(0.0, None)]
-    step = duration / parts
+    info = await probe(path, keyframe_interval=False)
+    if parts is None:
+        cores = min(MAX_PARTS, len(os.sched_getaffinity(0)))
+        exact = info.demuxer in INDEXED_DEMUXERS
+        parts = max(1, min(cores, int(info.duration_s // MIN_PART_S))) if exact else 1
+    step = info.duration_s / parts
     return [(k * step, step if k < parts - 1 else None) for k in range(parts)]
 
 
