@@ -30,6 +30,7 @@ from editbay.training.v1 import training_service_pb2_grpc as training_grpc
 from editbay_common.errors import ServiceError, not_found
 from editbay_common.runtime import RunningServer, Servicer, ServiceUnit, start_server
 from editbay_common.settings import Settings
+from editbay_common.upload_calls import UploadCall, serve_upload
 from editbay_gateway.app import create_app
 from editbay_gateway.serving import RunningHttp, start_http
 from editbay_gateway.sse import parse_sse
@@ -62,13 +63,16 @@ class Catalog(catalog_grpc.CatalogServiceServicer):
         raise not_found("show", request.name, domain="catalog.editbay.dev")
 
     async def UploadTake(self, request_iterator: Any, context: Any) -> catalog_pb.Take:
+        return await serve_upload(request_iterator, context, self._upload)
+
+    async def _upload(self, call: UploadCall) -> catalog_pb.Take:
         self.log.started += 1
         digest = hashlib.sha256()
         size = 0
-        async for message in request_iterator:
-            if message.HasField("metadata"):
-                self.log.metadata.append(message.metadata)
-                continue
+        first = await call.first()
+        self.log.metadata.append(first.metadata)
+        await call.accept()
+        async for message in call:
             self.log.chunk_sizes.append(len(message.chunk))
             self.log.first_chunk.set()
             size += len(message.chunk)

@@ -3,7 +3,8 @@
 The form carries a ``file`` part and optional fields of the upload's metadata message
 (``scene_number``, ``take_number``, ``request_id``); fields must come before the file part
 (browsers' FormData and HTTP clients send them in the order given), or be query parameters.
-The first gRPC message carries the metadata, the following ones the file in 1 MiB chunks.
+The first gRPC message carries the metadata, the following ones the file in 1 MiB chunks, sent
+once the service has accepted the metadata (``editbay_common.upload_calls``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
@@ -20,6 +21,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from starlette.requests import ClientDisconnect, Request
 
+from editbay_common.upload_calls import send_upload
 from editbay_gateway.http_errors import UPLOAD_TOO_LARGE, GatewayError, bad_field
 from editbay_gateway.multipart_stream import (
     Event,
@@ -79,7 +81,7 @@ async def call_upload(
     route: Route,
     request: Request,
     path_values: dict[str, str],
-    multicallable: Callable[[AsyncIterator[Message]], grpc.aio.StreamUnaryCall],
+    multicallable: grpc.aio.StreamUnaryMultiCallable,
     *,
     max_bytes: int,
 ) -> Message:
@@ -93,9 +95,9 @@ async def call_upload(
         route, shape, path_values, [*request.query_params.multi_items(), *fields], file_start
     )
     state = _UploadState()
-    call = multicallable(_messages(route, shape, metadata, events, state, max_bytes))
+    chunks = _chunks(route, shape, events, state, max_bytes)
     try:
-        return await call
+        return await send_upload(multicallable, metadata, chunks)
     except asyncio.CancelledError:
         if state.error is not None:  # our request iterator failed: the RPC was cancelled
             raise state.error from None
@@ -154,19 +156,17 @@ def _base_name(filename: str) -> str:
     return PureWindowsPath(PurePosixPath(filename).name).name
 
 
-async def _messages(
+async def _chunks(
     route: Route,
     shape: StreamShape,
-    first: Message,
     events: AsyncIterator[Event],
     state: _UploadState,
     max_bytes: int,
 ) -> AsyncIterator[Message]:
-    """The request stream. Any failure is kept in ``state`` and re-raised, cancelling the RPC so
-    the service never sees a truncated file as complete."""
+    """The messages after the metadata. Any failure is kept in ``state`` and re-raised, cancelling
+    the RPC so the service never sees a truncated file as complete."""
     message_class = route.input_class
     try:
-        yield first
         buffer = bytearray()
         finished = False
         async for event in events:

@@ -22,6 +22,7 @@ from editbay_common.media.synth import SynthTruth, synth_take
 from editbay_common.runtime import RunningServer, start_server
 from editbay_common.settings import Settings
 from editbay_common.storage import LocalStorage
+from editbay_common.upload_calls import send_upload
 
 CHUNK = 64 * 1024
 
@@ -51,7 +52,9 @@ class Catalog:
         return [p for p in self.scratch.rglob("*") if p.is_file()]
 
     async def upload(self, parent: str, filename: str, data: bytes, **metadata: object) -> pb.Take:
-        return await self.stub.UploadTake(upload_requests(parent, filename, data, **metadata))
+        """Upload as the gateway does: the chunks follow once the catalog accepts the metadata."""
+        first, *chunks = upload_requests(parent, filename, data, **metadata)
+        return await send_upload(self.stub.UploadTake, first, chunks)
 
     async def make_episode(self, show_id: str = "kitchen") -> str:
         """A show and its episode ``pilot``; returns the episode's name."""

@@ -3,7 +3,8 @@
 Order matters for "nothing half-stored":
 
 1. the first message's metadata is checked, the episode must be live and the scene/take numbers
-   free (ALREADY_EXISTS before a byte is stored);
+   free (ALREADY_EXISTS before a byte is stored); only then is the upload accepted and the
+   client sends the bytes (``editbay_common.upload_calls``);
 2. the bytes go to a temporary file in the scratch folder (size limit enforced while receiving);
 3. ``media.probe.inspect`` probes and strictly decodes it (MEDIA_REJECTED otherwise);
 4. silence map, loudness and thumbnail run concurrently;
@@ -34,6 +35,7 @@ from editbay_common.ids import new_id, utc_now
 from editbay_common.media import loudness, probe, silence, thumbnails
 from editbay_common.media.limits import DEFAULT_LIMITS, MediaLimits, MediaRejected
 from editbay_common.storage import Storage, new_key
+from editbay_common.upload_calls import UploadCall
 from editbay_common.uploads import ReceivedUpload, UploadTooLarge, receive_chunks
 
 log = logging.getLogger(__name__)
@@ -66,9 +68,9 @@ class Ingest:
         self.limits: MediaLimits = replace(DEFAULT_LIMITS, max_file_bytes=max_upload_bytes)
         self.on_commit = on_commit
 
-    async def upload(self, requests: AsyncIterator[pb.UploadTakeRequest]) -> pb.Take:
+    async def upload(self, call: UploadCall) -> pb.Take:
         """Run one UploadTake stream to its READY (or FAILED) take."""
-        metadata = await first_metadata(requests)
+        metadata = await first_metadata(call)
         ids = parse(metadata.parent, EPISODE, "metadata.parent")
         filename = _filename(metadata.filename)
         request_id = _request_id(metadata.request_id)
@@ -78,13 +80,14 @@ class Ingest:
             return earlier  # a retried upload: the first result, without reading the bytes
         scene, take = _numbers(metadata, filename)
         slot = await self.takes.reserve(ids["show"], ids["episode"], scene, take)
-        received = await self._receive(requests)
+        await call.accept()
+        received = await self._receive(call)
         try:
             return await self._ingest(slot, filename, request_id, received)
         finally:
             await asyncio.to_thread(received.path.unlink, missing_ok=True)
 
-    async def _receive(self, requests: AsyncIterator[pb.UploadTakeRequest]) -> ReceivedUpload:
+    async def _receive(self, requests: UploadCall) -> ReceivedUpload:
         try:
             return await receive_chunks(
                 chunks(requests), self.scratch_dir, max_bytes=self.max_upload_bytes
@@ -176,15 +179,15 @@ class Ingest:
                 log.exception("could not delete stored object %s after a failed ingest", key)
 
 
-async def first_metadata(requests: AsyncIterator[pb.UploadTakeRequest]) -> pb.TakeUploadMetadata:
+async def first_metadata(call: UploadCall) -> pb.TakeUploadMetadata:
     """The metadata the first message must carry."""
-    first = await anext(requests, None)
+    first = await call.first()
     if first is None or first.WhichOneof("payload") != "metadata":
         raise faults.invalid("metadata", "the first message of an upload must carry the metadata")
     return first.metadata
 
 
-async def chunks(requests: AsyncIterator[pb.UploadTakeRequest]) -> AsyncIterator[bytes]:
+async def chunks(requests: UploadCall) -> AsyncIterator[bytes]:
     """The file's bytes from the messages after the metadata."""
     async for request in requests:
         if request.WhichOneof("payload") == "metadata":

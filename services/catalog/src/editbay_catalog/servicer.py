@@ -18,6 +18,7 @@ from editbay_catalog.store import CatalogStore, ListQuery
 from editbay_catalog.takes import TakeStore
 from editbay_common import names, paging
 from editbay_common.ids import new_id
+from editbay_common.upload_calls import serve_upload
 
 Context = grpc.aio.ServicerContext
 MAX_DISPLAY_NAME_CHARS = 200
@@ -152,7 +153,7 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
     async def UploadTake(
         self, request_iterator: AsyncIterator[pb.UploadTakeRequest], context: Context
     ) -> pb.Take:
-        return await self.ingest.upload(request_iterator)
+        return await serve_upload(request_iterator, context, self.ingest.upload)
 
     async def GetTake(self, request: pb.GetTakeRequest, context: Context) -> pb.Take:
         ids = parse(request.name, TAKE, "name")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from editbay_common.ids import new_id, utc_now
 from editbay_common.media.limits import MediaLimits, MediaRejected
 from editbay_common.media.probe import inspect
 from editbay_common.storage import Storage, new_key
+from editbay_common.upload_calls import UploadCall, serve_upload
 from editbay_common.uploads import UploadTooLarge, receive_chunks
 from editbay_training import convert, store
 from editbay_training.models import ReferenceVideo, StyleProfile
@@ -54,7 +54,10 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
     async def UploadReferenceVideo(
         self, request_iterator: AsyncIterator[pb.UploadReferenceVideoRequest], context
     ) -> pb.ReferenceVideo:
-        meta = await _first_metadata(request_iterator)
+        return await serve_upload(request_iterator, context, self._upload)
+
+    async def _upload(self, call: UploadCall) -> pb.ReferenceVideo:
+        meta = await _first_metadata(call)
         show = names.parse(meta.parent, "shows/{show}", field="metadata.parent", domain=DOMAIN)
         show = show["show"]
         if not meta.filename:
@@ -71,7 +74,8 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
             if existing is not None:
                 return convert.reference_video(existing)
         await self.shows.require_show(show)
-        received = await self._receive(request_iterator)
+        await call.accept()
+        received = await self._receive(call)
         try:
             row = await self._store(show, meta, received.path)
         finally:
@@ -79,9 +83,9 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
         self.on_queued()
         return convert.reference_video(row)
 
-    async def _receive(self, request_iterator):
+    async def _receive(self, call: UploadCall):
         async def chunks() -> AsyncIterator[bytes]:
-            async for message in request_iterator:
+            async for message in call:
                 if not message.HasField("chunk"):
                     raise invalid_argument(
                         "metadata", "only the first message may carry metadata", domain=DOMAIN
@@ -186,10 +190,8 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
         return convert.style_profile(row)
 
 
-async def _first_metadata(request_iterator) -> pb.ReferenceVideoUploadMetadata:
-    first = None
-    with contextlib.suppress(StopAsyncIteration):
-        first = await anext(aiter(request_iterator))
+async def _first_metadata(call: UploadCall) -> pb.ReferenceVideoUploadMetadata:
+    first = await call.first()
     if first is None or not first.HasField("metadata"):
         raise invalid_argument(
             "metadata", "the first message of an upload must carry the metadata", domain=DOMAIN

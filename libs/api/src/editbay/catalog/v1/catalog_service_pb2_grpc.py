@@ -251,7 +251,9 @@ class CatalogServiceServicer:
         """Uploads a take. The first message carries the metadata, the following ones the file's bytes
         in chunks of at most 1 MiB. The catalog stores the file, probes and verifies it, analyses it
         and returns the take READY, or fails with INVALID_ARGUMENT (reason MEDIA_REJECTED) and
-        stores nothing.
+        stores nothing. Once the metadata is accepted the catalog sends the initial metadata
+        `editbay-upload: accepted`; a client should wait for it before sending chunks (any other
+        answer means the call is ending: half-close and read its status).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

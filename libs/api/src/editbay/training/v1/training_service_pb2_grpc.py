@@ -77,7 +77,9 @@ class TrainingServiceServicer:
     def UploadReferenceVideo(self, request_iterator, context):
         """Uploads a reference video of a show. The first message carries the metadata, the following
         ones the file's bytes in chunks of at most 1 MiB. The video is stored and probed, then
-        queued for analysis; returns at once in QUEUED.
+        queued for analysis; returns at once in QUEUED. Once the metadata is accepted the service
+        sends the initial metadata `editbay-upload: accepted`; a client should wait for it before
+        sending chunks (any other answer means the call is ending: half-close and read its status).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
