@@ -13,8 +13,9 @@
     then the join, vs one worker rendering the whole timeline (target <= 0.6x).
 
 Every encode uses the same x264 preset (veryfast) and CRF. Each time is the median of N runs
-(3 by default; MoviePy runs once), and the runs a ratio compares are taken in turn (a, b, a,
-b, ...) so that a slow spell of the shared machine weighs on both sides. Ratios are printed
+(5 by default; MoviePy runs once), and the runs a ratio compares are taken in turn (a, b, a,
+b, ...) so that a slow spell of the shared machine weighs on both sides; the ratio within each
+round is printed too. Ratios are printed
 and the latest figures written to benchmarks/results/render.md.
 """
 
@@ -62,8 +63,9 @@ def make_source(dest: Path, seconds: float, pattern: str, freq: int) -> Path:
     return dest
 
 
-REPEAT = {"n": 3}
+REPEAT = {"n": 5}
 OTHERS: dict[str, float] = {}  # label -> CPU seconds others used during its runs
+ROUNDS: dict[str, list[float]] = {}  # label -> its time in each round, in order
 
 
 def _machine_busy_s() -> float:
@@ -112,6 +114,7 @@ async def timed_in_turn(runs: list[Run], repeat: int | None = None) -> list[floa
             others[label] += max(0.0, (_machine_busy_s() - busy0) - (_our_cpu_s() - ours0))
     for label, times in took.items():
         OTHERS[label] = others[label] / sum(times)
+        ROUNDS[label] = times
         print(
             f"  {label:<52} {statistics.median(times):7.2f} s  (runs: "
             f"{' '.join(f'{t:.2f}' for t in times)}; other work used {OTHERS[label]:.2f} cores "
@@ -250,13 +253,13 @@ async def measure(work: Path, quick: bool) -> None:
     print("(a) 12-segment edit, title overlay, fades")
     tl_a = edit_a(sources, seg_a)
     floor_src = make_source(work / "floor.mp4", tl_a.duration_s + 1, "testsrc2", 300)
+    label_ours = "editbay render (no output verification)"
+    label_floor = f"transcode floor: our output re-encoded ({tl_a.duration_s:.1f} s, no filters)"
     ours, ours_v, floor, floor_syn = await timed_in_turn([
-        ("editbay render (no output verification)",
-         lambda: render(tl_a, PRESET, work / "a.mp4", verify=False)),
+        (label_ours, lambda: render(tl_a, PRESET, work / "a.mp4", verify=False)),
         ("editbay render (with strict verification)",
          lambda: render(tl_a, PRESET, work / "a2.mp4")),
-        (f"transcode floor: our output re-encoded ({tl_a.duration_s:.1f} s, no filters)",
-         lambda: transcode_floor(work / "a.mp4", tl_a.duration_s, work / "f.mp4")),
+        (label_floor, lambda: transcode_floor(work / "a.mp4", tl_a.duration_s, work / "f.mp4")),
         (f"transcode floor: testsrc2 take ({tl_a.duration_s:.1f} s, no filters)",
          lambda: transcode_floor(floor_src, tl_a.duration_s, work / "f2.mp4")),
     ])  # fmt: skip
@@ -266,6 +269,7 @@ async def measure(work: Path, quick: bool) -> None:
         ("(a) MoviePy time / editbay time", f"{mp / ours:.2f}x", ">= 2.8x", _ok(mp / ours >= 2.8)),
         ("(a) editbay time / transcode floor", f"{ours / floor:.2f}x", "<= 1.10x",
          _ok(ours / floor <= 1.10)),
+        ("(a) same, in each round", per_round(label_ours, label_floor), "(info)", ""),
         ("(a) same, editbay with verification", f"{ours_v / floor:.2f}x", "(info)", ""),
         ("(a) editbay / testsrc2-only floor", f"{ours / floor_syn:.2f}x", "(info)", ""),
     ]  # fmt: skip
@@ -280,10 +284,12 @@ async def measure(work: Path, quick: bool) -> None:
         result["r"] = await render(tl_b, PRESET, work / "b-smart.mp4", verify=verify)
         assert result["r"].smart_path, "the smart path was not taken"
 
+    label_full, label_smart = ("full re-encode (no output verification)",
+                               "smart path (no strict decode, as the full run)")  # fmt: skip
     full, smart, smart_v = await timed_in_turn([
-        ("full re-encode (no output verification)",
+        (label_full,
          lambda: render(tl_b, PRESET, work / "b-full.mp4", allow_smart=False, verify=False)),
-        ("smart path (no strict decode, as the full run)", lambda: smart_run(False)),
+        (label_smart, lambda: smart_run(False)),
         ("smart path (with strict decode of the output)", lambda: smart_run(True)),
     ])  # fmt: skip
     rows += [
@@ -293,6 +299,7 @@ async def measure(work: Path, quick: bool) -> None:
             ">= 5x",
             _ok(full / smart >= 5),
         ),
+        ("(b) same, in each round", per_round(label_full, label_smart), "(info)", ""),
         ("(b) same, smart path strictly verified", f"{full / smart_v:.2f}x", "(info)", ""),
     ]
 
@@ -314,19 +321,22 @@ async def measure(work: Path, quick: bool) -> None:
         await asyncio.gather(*(pull(w, queue) for w in workers))
         await pull(workers[0], [(job_join, paths, audio, work / "c-joined.mp4")])
 
+    label_one = "one worker: the whole render (video, audio, mux)"
+    label_two = "two workers: chunks and audio from one queue, join"
     one, two = await timed_in_turn([
-        ("one worker: the whole render (video, audio, mux)", lambda: pull(workers[0], list(whole))),
-        ("two workers: chunks and audio from one queue, join", two_workers),
+        (label_one, lambda: pull(workers[0], list(whole))),
+        (label_two, two_workers),
     ])  # fmt: skip
     for w in workers:
         w.shutdown()
     rows.append(("(c) two workers / one worker", f"{two / one:.2f}x", "<= 0.6x",
                  _ok(two / one <= 0.6)))  # fmt: skip
+    rows.append(("(c) same, in each round", per_round(label_two, label_one), "(info)", ""))
 
     LOAD["end"] = os.getloadavg()[0]
     print()
     for name, value, target, ok in rows:
-        print(f"{name:<42} {value:>8}  target {target:<9} {ok}")
+        print(f"{name:<42} {value:>8}  target {target:<9} {ok}".rstrip())
     write_results(rows, quick, {
         "editbay (a)": ours, "editbay (a) verified": ours_v, "MoviePy (a)": mp,
         "transcode floor (a), same pictures": floor,
@@ -339,9 +349,10 @@ async def measure(work: Path, quick: bool) -> None:
 NOTES = """\
 Notes on the method:
 - The machine is shared (2 vCPUs) and its speed moves between runs by up to about 20% even when
-  /proc/stat shows next to no other work (listed above per measurement). Times are medians of 3
-  runs, and the runs each ratio compares are taken in turn (a, b, a, b, ...): a slow spell
-  weighs on both sides of the ratio instead of on one.
+  /proc/stat shows next to no other work (listed above per measurement). Times are medians of
+  the runs, and the runs each ratio compares are taken in turn (a, b, a, b, ...): a slow spell
+  weighs on both sides of the ratio instead of on one. The "in each round" rows give the ratio
+  of the runs taken one after the other, round by round: their spread is the machine's.
 - Every render path has the same shape: the picture (the full encode, the smart path's copy and
   re-encode runs, or the chunks) and one audio job (a loudness pre-pass that measures the
   programme with ebur128 while writing it to a float WAV, then the AAC encode with one static
@@ -385,6 +396,13 @@ def _ok(passed: bool) -> str:
     return "met" if passed else "MISSED"
 
 
+def per_round(numerator: str, denominator: str) -> str:
+    """The ratio within each round (runs taken one after the other): how far the machine's
+    changing speed moves it."""
+    pairs = zip(ROUNDS[numerator], ROUNDS[denominator], strict=True)
+    return ", ".join(f"{a / b:.2f}" for a, b in pairs)
+
+
 def write_results(
     rows: list[tuple[str, str, str, str]], quick: bool, times: dict[str, float],
     dur_a: float, dur_b: float, dur_c: float,
@@ -422,7 +440,7 @@ def write_results(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter edits, for a smoke run")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
     cli = parser.parse_args()
     REPEAT["n"] = cli.repeat
     asyncio.run(main(cli.quick))
