@@ -15,8 +15,12 @@ from editbay_cli.demo.run import DemoError, run_demo
 def demo_command(data_dir: Path, *, keep_running: bool = False) -> int:
     console = Console()
     # The services log warnings and errors only; the demo's own output is the console.
+    # (basicConfig would give the handler its "LEVEL:name:message" format; Rich shows the level.)
     logging.basicConfig(
-        level=logging.WARNING, handlers=[RichHandler(console=console, show_path=False)], force=True
+        level=logging.WARNING,
+        format="%(name)s: %(message)s",
+        handlers=[RichHandler(console=console, show_path=False)],
+        force=True,
     )
     try:
         asyncio.run(run_demo(data_dir, console=console, keep_running=keep_running))

@@ -162,7 +162,11 @@ class Database:
                     raise
                 attempt += 1
                 delay = min(2.0, 0.05 * 2**attempt) * (0.5 + random.random())
-                log.warning(
+                # SQLite reports a busy lock at once when a read transaction starts writing after
+                # another writer committed: a normal event there, not worth a warning.
+                level = logging.INFO if self.is_sqlite else logging.WARNING
+                log.log(
+                    level,
                     "retrying unit of work after a transient database error",
                     extra={"attempt": attempt, "error": str(error.orig)[:200]},
                 )
