@@ -47,6 +47,7 @@ class UploadLog:
     metadata: list[catalog_pb.TakeUploadMetadata] = field(default_factory=list)
     chunk_sizes: list[int] = field(default_factory=list)
     first_chunk: asyncio.Event = field(default_factory=asyncio.Event)
+    messages: int = 0  # every request message taken off the wire, drained ones included
 
 
 class Catalog(catalog_grpc.CatalogServiceServicer):
@@ -63,7 +64,12 @@ class Catalog(catalog_grpc.CatalogServiceServicer):
         raise not_found("show", request.name, domain="catalog.editbay.dev")
 
     async def UploadTake(self, request_iterator: Any, context: Any) -> catalog_pb.Take:
-        return await serve_upload(request_iterator, context, self._upload)
+        return await serve_upload(self._counted(request_iterator), context, self._upload)
+
+    async def _counted(self, requests: Any) -> AsyncIterator[catalog_pb.UploadTakeRequest]:
+        async for message in requests:
+            self.log.messages += 1
+            yield message
 
     async def _upload(self, call: UploadCall) -> catalog_pb.Take:
         self.log.started += 1
@@ -71,6 +77,8 @@ class Catalog(catalog_grpc.CatalogServiceServicer):
         size = 0
         first = await call.first()
         self.log.metadata.append(first.metadata)
+        if first.metadata.parent.endswith("/episodes/missing"):
+            raise not_found("episode", first.metadata.parent, domain="catalog.editbay.dev")
         await call.accept()
         async for message in call:
             self.log.chunk_sizes.append(len(message.chunk))
@@ -256,6 +264,17 @@ async def test_upload_reaches_the_service_before_the_body_ends(stack: Stack) -> 
     )
     assert response.status_code == 200, response.text
     assert response.json()["sha256"] == hashlib.sha256(first + rest).hexdigest()
+
+
+async def test_a_refused_upload_is_answered_before_the_file_is_sent(stack: Stack) -> None:
+    response = await stack.client.post(
+        UPLOAD_URL.replace("/e1/", "/missing/"),
+        files={"file": ("S01_T01.mp4", os.urandom(3 * MiB), "video/mp4")},
+    )
+    assert response.status_code == 404, response.text
+    info = response.json()["error"]["details"][0]
+    assert (info["reason"], info["domain"]) == ("EPISODE_NOT_FOUND", "catalog.editbay.dev")
+    assert stack.uploads.messages == 1  # the catalog said no to the metadata alone
 
 
 async def test_declared_oversize_is_413_before_calling(stack: Stack) -> None:
