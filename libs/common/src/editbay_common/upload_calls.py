@@ -101,7 +101,7 @@ class UploadCall:
         except (TimeoutError, grpc.aio.AioRpcError, grpc.aio.UsageError):
             pass
         if not self._ended:
-            log.info("an upload ended early; the client had more than %d bytes to send", received)
+            log.info("answering an upload that is still being sent (%d bytes drained)", received)
 
     async def _answer(self, value: str) -> None:
         if not self._answered:
