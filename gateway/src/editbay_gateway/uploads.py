@@ -9,7 +9,6 @@ once the service has accepted the metadata (``editbay_common.upload_calls``).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
@@ -71,12 +70,6 @@ def check_declared_length(request: Request, limit: int) -> None:
         raise too_large(limit)
 
 
-class _UploadState:
-    def __init__(self) -> None:
-        self.error: BaseException | None = None
-        self.sent_bytes = 0
-
-
 async def call_upload(
     route: Route,
     request: Request,
@@ -94,18 +87,10 @@ async def call_upload(
     metadata = build_metadata(
         route, shape, path_values, [*request.query_params.multi_items(), *fields], file_start
     )
-    state = _UploadState()
-    chunks = _chunks(route, shape, events, state, max_bytes)
     try:
-        return await send_upload(multicallable, metadata, chunks)
-    except asyncio.CancelledError:
-        if state.error is not None:  # our request iterator failed: the RPC was cancelled
-            raise state.error from None
-        raise
-    except grpc.aio.AioRpcError:
-        if state.error is not None:
-            raise state.error from None
-        raise
+        # A failure of the body (too large, malformed, client gone) cancels the call and is
+        # raised here: the service never takes a cut-off file as complete.
+        return await send_upload(multicallable, metadata, _chunks(route, shape, events, max_bytes))
     finally:
         with contextlib.suppress(Exception):
             await events.aclose()  # type: ignore[attr-defined]
@@ -160,19 +145,18 @@ async def _chunks(
     route: Route,
     shape: StreamShape,
     events: AsyncIterator[Event],
-    state: _UploadState,
     max_bytes: int,
 ) -> AsyncIterator[Message]:
-    """The messages after the metadata. Any failure is kept in ``state`` and re-raised, cancelling
-    the RPC so the service never sees a truncated file as complete."""
+    """The messages after the metadata, in chunks of ``CHUNK_BYTES``."""
     message_class = route.input_class
+    sent_bytes = 0
     try:
         buffer = bytearray()
         finished = False
         async for event in events:
             if isinstance(event, FileData):
-                state.sent_bytes += len(event.data)
-                if state.sent_bytes > max_bytes:
+                sent_bytes += len(event.data)
+                if sent_bytes > max_bytes:
                     raise too_large(max_bytes)
                 buffer.extend(event.data)
                 while len(buffer) >= CHUNK_BYTES:
@@ -189,10 +173,6 @@ async def _chunks(
         if not finished:
             raise bad_field(FILE_PART, "the body ended before the file part was complete")
     except ClientDisconnect as error:
-        state.error = GatewayError(
+        raise GatewayError(
             grpc.StatusCode.CANCELLED, "CLIENT_DISCONNECTED", "client went away during upload"
-        )
-        raise state.error from error
-    except Exception as error:
-        state.error = error
-        raise
+        ) from error
