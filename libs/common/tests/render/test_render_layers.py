@@ -12,9 +12,8 @@ import pytest
 from editbay_common.media.render import MusicBed, Overlay, Segment, Timeline, Transition, render
 from editbay_common.media.render.captions import parse_captions, to_srt, to_vtt
 from editbay_common.media.render.graph import build_args
-from editbay_common.media.render.loudness import Gain
 from editbay_common.media.render.sources import source_info
-from editbay_common.media.render.text import TextFiles, default_font
+from editbay_common.media.render.text import default_font
 
 NASTY = 'it\'s: 50% \\ %{pts} [x]; a=b, "q" → مرحبا 🎬'
 
@@ -59,9 +58,8 @@ async def test_text_is_read_from_files_never_spliced(footage, small, tmp_path, m
                                                                       subtitle="ok: 100%")),
     )  # fmt: skip
     infos = {footage["a"]: await source_info(footage["a"])}
-    texts = TextFiles(tmp_path)
-    args = build_args(tl, small, infos, tmp_path / "o.mp4", font=await default_font(), texts=texts,
-                      gain=Gain(0.0), audio=tmp_path / "programme.wav")  # fmt: skip
+    args = build_args(tl, small, infos, tmp_path / "o.mp4", font=await default_font(),
+                      scratch=tmp_path)  # fmt: skip
     graph = args[args.index("-filter_complex") + 1]
     for piece in ("it's", "%{pts}", "50%", "مرحبا", "🎬", "[x]"):
         assert piece not in graph

@@ -51,6 +51,9 @@ class VideoStream:
     profile: str | None
     bit_rate: int | None
     index: int = 0  # stream index in the file
+    time_base: str = ""  # of the stream's timestamps, e.g. "1/15360"
+    # A hash of the codec's out-of-band setup (H.264's avcC: SPS and PPS), when it has one.
+    extradata_hash: str | None = None
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -76,6 +79,7 @@ class MediaInfo:
     stream_count: int
     video: VideoStream | None
     audio: AudioStream | None
+    start_time_s: float = 0.0  # the earliest stream's first timestamp, where -ss counts from
 
     @property
     def demuxer(self) -> str:
@@ -96,6 +100,7 @@ class MediaInfo:
             stream_count=data["stream_count"],
             video=VideoStream(**video) if video else None,
             audio=AudioStream(**audio) if audio else None,
+            start_time_s=data.get("start_time_s", 0.0),
         )
 
 
@@ -163,10 +168,9 @@ async def probe_with_packets(
             dts = _float(packet.get("dts_time"))
             raw.append((pts, "K" in str(packet.get("flags", "")), pts if dts is None else dts))
     first = min((pts for pts, _, _ in raw), default=0.0)
-    file_start = _float((data.get("format") or {}).get("start_time")) or 0.0
     times = [(round(pts - first, 6), key) for pts, key, _ in raw]
     dts = [round(d - first, 6) for _, _, d in raw]
-    return info, VideoPackets(times, max(0.0, round(first - file_start, 6)), dts)
+    return info, VideoPackets(times, max(0.0, round(first - info.start_time_s, 6)), dts)
 
 
 async def keyframe_interval(
@@ -212,7 +216,8 @@ async def _media_info(
             interval = await _keyframe_interval(path, container, int(vdata["index"]), limits)
         video = _video_stream(vdata, interval)
     audio = _audio_stream(adata) if adata is not None else None
-    return MediaInfo(container, duration, size, len(streams), video, audio)
+    start = _float(fmt.get("start_time")) or 0.0
+    return MediaInfo(container, duration, size, len(streams), video, audio, start)
 
 
 async def verify_decode(path: Path, info: MediaInfo, limits: MediaLimits = DEFAULT_LIMITS) -> None:
@@ -283,7 +288,7 @@ async def _ffprobe_json(
         FFPROBE, "-hide_banner", "-loglevel", "error",
         "-protocol_whitelist", PROTOCOL_WHITELIST,
         "-format_whitelist", limits.demuxer_whitelist(),
-        "-show_format", "-show_streams", *extra, "-of", "json",
+        "-show_format", "-show_streams", "-show_data_hash", "adler32", *extra, "-of", "json",
         input_url(path),
     ]  # fmt: skip
     try:
@@ -364,6 +369,8 @@ def _video_stream(vdata: dict[str, Any], keyframe_interval_s: float | None) -> V
         profile=vdata.get("profile"),
         bit_rate=_int(vdata.get("bit_rate")),
         index=int(vdata.get("index", 0)),
+        time_base=str(vdata.get("time_base", "")),
+        extradata_hash=vdata.get("extradata_hash"),
     )
 
 

@@ -118,7 +118,7 @@ async def render_chunk(
     tmp = partial_path(dest)
     try:
         args = await full_args(chunk, preset, infos, tmp, scratch, OutputSpec("video", threads))
-        progress = Progress(on_progress, float(chunk.exact_duration(preset.fps)))
+        progress = Progress(on_progress, chunk.frame_count(preset.fps))
         await process.run(args, timeout=timeout_s, on_progress=progress.on_block)
         tmp.replace(dest)
         await progress.report(1.0)

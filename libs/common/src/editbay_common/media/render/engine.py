@@ -18,7 +18,7 @@ from editbay_common.media.render.captions import read_captions, shift_cues, writ
 from editbay_common.media.render.graph import OutputSpec, build_args
 from editbay_common.media.render.presets import Preset
 from editbay_common.media.render.sources import SourceInfo, source_info
-from editbay_common.media.render.text import TextFiles, default_font
+from editbay_common.media.render.text import default_font
 from editbay_common.media.render.timeline import Timeline
 from editbay_common.media.render.verify import RenderVerificationError, verify_output
 
@@ -68,15 +68,17 @@ async def load_sources(timeline: Timeline, *, packets: bool = False) -> dict[Pat
 
 
 class Progress:
-    """Turns FFmpeg ``-progress`` blocks into a monotonic fraction 0..1 for a callback."""
+    """Turns FFmpeg ``-progress`` blocks of a picture's encode into a monotonic fraction 0..1 for
+    a callback, by the frames encoded of ``total_frames``. (Not by ``out_time``: with
+    ``-copyts``, which the picture's encode needs, FFmpeg 5 counts it from the first timestamp
+    it reports after zero, so it stays 0 for an output that starts at zero.)"""
 
-    def __init__(self, callback: ProgressFn | None, total_s: float, lo: float = 0.0,
-                 hi: float = 1.0) -> None:  # fmt: skip
-        self.callback, self.total_us = callback, max(total_s, 1e-3) * 1e6
-        self.lo, self.hi, self.last = lo, hi, -1.0
+    def __init__(self, callback: ProgressFn | None, total_frames: int) -> None:
+        self.callback, self.total_frames = callback, max(total_frames, 1)
+        self.last = -1.0
 
     async def report(self, fraction: float) -> None:
-        value = self.lo + (self.hi - self.lo) * min(max(fraction, 0.0), 1.0)
+        value = min(max(fraction, 0.0), 1.0)
         if self.callback is None or value <= self.last:
             return
         self.last = value
@@ -85,10 +87,10 @@ class Progress:
             await maybe
 
     async def on_block(self, block: dict[str, str]) -> None:
-        raw = block.get("out_time_us") or block.get("out_time_ms") or ""
-        if raw.lstrip("-").isdigit():
+        raw = block.get("frame", "")
+        if raw.isdigit():
             # Hold back the last percent until the file is finished and verified.
-            await self.report(min(int(raw) / self.total_us, 0.99))
+            await self.report(min(int(raw) / self.total_frames, 0.99))
 
 
 def partial_path(dest: Path) -> Path:
@@ -123,7 +125,7 @@ async def render(
     scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="render-"))
     used_smart = False
     try:
-        progress = Progress(on_progress, expected)
+        progress = Progress(on_progress, timeline.frame_count(preset.fps))
         job = _Job(timeline, preset, infos, tmp, scratch, progress, timeout_s, threads)
         if smart_wanted and smart.eligible(timeline, preset, infos):
             used_smart = await _try_smart(job, decode=verify)
@@ -204,12 +206,13 @@ async def full_args(
     scratch: Path,
     spec: OutputSpec,
 ) -> list[str]:
-    """FFmpeg args of the full re-encode path (fonts and text files prepared in ``scratch``)."""
+    """FFmpeg args of the full re-encode's picture (its reads' listings, fonts and text files
+    prepared in ``scratch``)."""
     needs_text = any(o.kind in ("title", "lower_third") for o in timeline.overlays)
     cues = []
     if timeline.captions is not None and timeline.burn_captions:
         cues = shift_cues(read_captions(timeline.captions), timeline.captions_offset_s,
                           timeline.duration_s)  # fmt: skip
-    font = await default_font() if (needs_text or cues) and spec.kind != "audio" else None
-    return build_args(timeline, preset, infos, out, spec=spec, font=font,
-                      texts=TextFiles(scratch), cues=cues)  # fmt: skip
+    font = await default_font() if needs_text or cues else None
+    return await asyncio.to_thread(build_args, timeline, preset, infos, out, spec=spec,
+                                   font=font, scratch=scratch, cues=cues)  # fmt: skip

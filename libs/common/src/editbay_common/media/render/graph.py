@@ -1,10 +1,13 @@
-"""Builds the one FFmpeg filter graph of a timeline with ffmpeg-python and compiles its args.
+"""Builds the FFmpeg filter graphs of a timeline with ffmpeg-python and compiles their args.
 
-Every segment becomes an input seeked with ``-ss``/``-t`` (input seeking: FFmpeg jumps to the
-keyframe before the in-point instead of decoding from the start), normalised to the preset
-(speed, transform, fps, scale/pad, sample rate), trimmed to an exact number of frames and audio
-samples, then joined (concat, or xfade/acrossfade for crossfades). Layers and captions are drawn
-on the joined picture; the audio is mixed with the music bed and loudness-normalised.
+The picture and the programme's audio are rendered by separate FFmpeg runs (see ``audio``), each
+from a graph of its own. In both, every segment starts at its in-point without decoding its
+source from the start (FFmpeg seeks to the keyframe before it), is normalised to the preset
+(speed, transform, fps, scale/pad, sample rate), trimmed to an exact number of frames or audio
+samples, then joined (concat, or xfade/acrossfade for crossfades). The picture's segments are
+read in runs through one decoder each (``reads``); each segment's audio is an input of its own,
+seeked with ``-ss``/``-t``. Layers and captions are drawn on the joined picture; the audio is
+mixed with the music bed and loudness-normalised.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from editbay_common.media.probe import input_url
 from editbay_common.media.render.captions import Cue
 from editbay_common.media.render.loudness import Gain
 from editbay_common.media.render.presets import Preset
+from editbay_common.media.render.reads import plan_runs, windows
 from editbay_common.media.render.sources import SourceInfo
 from editbay_common.media.render.text import TextFiles
 from editbay_common.media.render.timeline import (
@@ -38,20 +42,21 @@ WL = {"protocol_whitelist": process.PROTOCOL_WHITELIST}
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """What to write: ``mp4`` (H.264 + AAC, faststart), ``video`` (H.264 only, MP4 without
-    faststart: the picture, rendered while the audio is rendered by another process; also the
-    chunks of a chunked render), ``audio`` (AAC only, M4A) or ``measure`` (the loudness pre-pass:
-    the programme's audio through ``ebur128`` into a float WAV file that the encode then uses
-    instead of decoding and mixing the sources' audio again; to ``-``, nothing is written)."""
+    """What to write: ``video`` (H.264 only, MP4 without faststart: the picture, rendered while
+    the audio is rendered by another process; also the chunks of a chunked render), ``audio``
+    (AAC only, M4A) or ``measure`` (the loudness pre-pass: the programme's audio through
+    ``ebur128`` into a float WAV file that the encode then uses instead of decoding and mixing
+    the sources' audio again; to ``-``, nothing is written)."""
 
-    kind: str = "mp4"
+    kind: str = "video"
     threads: int | None = None
 
 
 @dataclass
 class _Piece:
-    v: Any
-    a: Any
+    """A segment's (or a join's) picture or sound, and how many frames it lasts."""
+
+    stream: Any
     frames: int
 
 
@@ -83,10 +88,74 @@ def _fit(v: Any, width: int, height: int, color: str = "black") -> Any:
     return v.filter("setsar", 1)
 
 
-def _segment(
-    seg: Segment, index: int, preset: Preset, info: SourceInfo, with_video: bool,
-    with_audio: bool = True,
-) -> _Piece:  # fmt: skip
+def _segment_video(seg: Segment, v: Any, preset: Preset, info: SourceInfo) -> _Piece:
+    """A segment's picture from ``v``, its frames from the in-point on (``reads``)."""
+    fps = preset.fps
+    frames = seg.frames(fps)
+    v = v.filter("setpts", f"(PTS-STARTPTS)/{seg.speed:.6f}")
+    tr = seg.transform
+    if tr is not None and tr.crop is not None:
+        x, y, w, h = tr.crop
+        v = v.filter("crop", f"iw*{w:.6f}", f"ih*{h:.6f}", f"iw*{x:.6f}", f"ih*{y:.6f}")
+    if tr is not None and tr.hflip:
+        v = v.filter("hflip")
+    if tr is not None and tr.vflip:
+        v = v.filter("vflip")
+    v = v.filter("fps", fps=fps)
+    # Skip what would change nothing: a source already of the preset's size (not cropped)
+    # needs no scale or pad, a yuv420p one no conversion.
+    same_size = (info.width, info.height) == (preset.width, preset.height)
+    if same_size and not info.rotation and (tr is None or tr.crop is None):
+        v = v.filter("setsar", 1)
+    else:
+        v = _fit(v, preset.width, preset.height)
+    if info.pix_fmt != "yuv420p":
+        v = v.filter("format", "yuv420p")
+    # Pad with the last frame if the source ends early, then cut to the exact frame count.
+    v = v.filter("tpad", stop=-1, stop_mode="clone").filter("trim", end_frame=frames)
+    v = v.filter("setpts", "PTS-STARTPTS")
+    fade_in = _fade_in_frames(seg, fps, frames)
+    if fade_in:
+        v = v.filter("fade", type="in", start_frame=0, nb_frames=fade_in)
+    return _Piece(v, frames)
+
+
+def _fade_in_frames(seg: Segment, fps: int, frames: int) -> int:
+    tr_in = seg.transition_in
+    return min(tr_in.frames(fps), frames) if tr_in is not None and tr_in.kind == "fade" else 0
+
+
+def _pictures(
+    timeline: Timeline, infos: Mapping[Path, SourceInfo], scratch: Path
+) -> list[Any]:
+    """Each segment's frames from its in-point on, read in runs through one decoder each: the
+    runs' listings are written to ``scratch``, and each segment's window is trimmed out of a
+    split of its run's stream."""
+    runs = plan_runs(timeline, infos)
+    streams = []
+    for i, run in enumerate(runs):
+        listing = scratch / f"reads-{i:04d}.ffconcat"
+        listing.write_text(run.listing(), encoding="utf-8")
+        # the listing names only the files the probe read as ``run.demuxer``
+        allowed = f"concat,{run.demuxer}" if run.demuxer else DEFAULT_LIMITS.demuxer_whitelist()
+        stream = ffmpeg.input(str(listing), f="concat", safe=0, format_whitelist=allowed,
+                              **WL).video  # fmt: skip
+        n = len(run.entries)
+        if n == 1:
+            streams.append([stream])
+        else:
+            node = stream.filter_multi_output("split", n)
+            streams.append([node[k] for k in range(n)])
+    taken = [0] * len(runs)
+    out = []
+    for i, (start, end) in windows(runs):
+        out.append(streams[i][taken[i]].filter("trim", start=f"{start:.6f}", end=f"{end:.6f}"))
+        taken[i] += 1
+    return out
+
+
+def _segment_audio(seg: Segment, index: int, preset: Preset, info: SourceInfo) -> _Piece:
+    """A segment's sound, from an input of its own seeked to its in-point."""
     fps, rate = preset.fps, preset.audio_rate
     frames = seg.frames(fps)
     samples = samples_for_frames(frames, fps, rate)
@@ -97,40 +166,9 @@ def _segment(
     seek = max(0.0, seg.in_s - info.seek_preroll_s)
     lead = seg.in_s - seek
     read_s = lead + seg.out_s - seg.in_s + 0.2 + index * 1e-6
-    inp = ffmpeg.input(input_url(seg.source), ss=f"{seek:.6f}", t=f"{read_s:.6f}",
-                       **_source_opts(info))  # fmt: skip
-    v = None
-    if with_video:
-        v = inp.video.filter("trim", start=f"{lead:.6f}") if lead else inp.video
-        v = v.filter("setpts", f"(PTS-STARTPTS)/{seg.speed:.6f}")
-        tr = seg.transform
-        if tr is not None and tr.crop is not None:
-            x, y, w, h = tr.crop
-            v = v.filter("crop", f"iw*{w:.6f}", f"ih*{h:.6f}", f"iw*{x:.6f}", f"ih*{y:.6f}")
-        if tr is not None and tr.hflip:
-            v = v.filter("hflip")
-        if tr is not None and tr.vflip:
-            v = v.filter("vflip")
-        v = v.filter("fps", fps=fps)
-        # Skip what would change nothing: a source already of the preset's size (not cropped)
-        # needs no scale or pad, a yuv420p one no conversion.
-        same_size = (info.width, info.height) == (preset.width, preset.height)
-        if same_size and not info.rotation and (tr is None or tr.crop is None):
-            v = v.filter("setsar", 1)
-        else:
-            v = _fit(v, preset.width, preset.height)
-        if info.pix_fmt != "yuv420p":
-            v = v.filter("format", "yuv420p")
-        # Pad with the last frame if the source ends early, then cut to the exact frame count.
-        v = v.filter("tpad", stop=-1, stop_mode="clone").filter("trim", end_frame=frames)
-        v = v.filter("setpts", "PTS-STARTPTS")
-    tr_in = seg.transition_in
-    fade_in = min(tr_in.frames(fps), frames) if tr_in is not None and tr_in.kind == "fade" else 0
-    if v is not None and fade_in:
-        v = v.filter("fade", type="in", start_frame=0, nb_frames=fade_in)
-    if not with_audio:
-        return _Piece(v, None, frames)
     if info.has_audio:
+        inp = ffmpeg.input(input_url(seg.source), ss=f"{seek:.6f}", t=f"{read_s:.6f}",
+                           **_source_opts(info))  # fmt: skip
         a = inp.audio.filter("atrim", start=f"{lead:.6f}") if lead else inp.audio
         a = a.filter("asetpts", "PTS-STARTPTS")
         a = _atempo_chain(a, seg.speed)
@@ -139,28 +177,22 @@ def _segment(
         a = silence.audio
     a = a.filter("aresample", rate).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
     a = a.filter("apad").filter("atrim", end_sample=samples).filter("asetpts", "PTS-STARTPTS")
+    fade_in = _fade_in_frames(seg, fps, frames)
     if fade_in:
         a = a.filter("afade", type="in", start_sample=0,
                      nb_samples=samples_for_frames(fade_in, fps, rate))  # fmt: skip
-    return _Piece(v, a, frames)
+    return _Piece(a, frames)
 
 
-def _concat(pieces: Sequence[_Piece], with_video: bool, with_audio: bool = True) -> _Piece:
+def _concat(pieces: Sequence[_Piece], video: bool) -> _Piece:
     if len(pieces) == 1:
         return pieces[0]
-    frames = sum(p.frames for p in pieces)
-    if not with_audio:
-        return _Piece(ffmpeg.concat(*[p.v for p in pieces], v=1, a=0), None, frames)
-    if with_video:
-        node = ffmpeg.concat(*[s for p in pieces for s in (p.v, p.a)], v=1, a=1).node
-        return _Piece(node[0], node[1], frames)
-    a = ffmpeg.concat(*[p.a for p in pieces], v=0, a=1)
-    return _Piece(None, a, frames)
+    joined = ffmpeg.concat(*[p.stream for p in pieces], v=int(video), a=int(not video))
+    return _Piece(joined, sum(p.frames for p in pieces))
 
 
-def _join(timeline: Timeline, pieces: list[_Piece], preset: Preset, with_video: bool,
-          with_audio: bool = True) -> _Piece:  # fmt: skip
-    """Concat runs of hard cuts; cross-fade between runs."""
+def _join(timeline: Timeline, pieces: list[_Piece], preset: Preset, video: bool) -> _Piece:
+    """Concat runs of hard cuts; cross-fade between runs (the picture or the sound)."""
     fps, rate = preset.fps, preset.audio_rate
     groups: list[list[_Piece]] = [[]]
     fades: list[int] = []
@@ -170,21 +202,20 @@ def _join(timeline: Timeline, pieces: list[_Piece], preset: Preset, with_video: 
             groups.append([])
             fades.append(tr.frames(fps))
         groups[-1].append(piece)
-    cur = _concat(groups[0], with_video, with_audio)
+    cur = _concat(groups[0], video)
     for group, d in zip(groups[1:], fades, strict=True):
-        nxt = _concat(group, with_video, with_audio)
-        v = None
-        if with_video:
+        nxt = _concat(group, video)
+        if video:
             tb = f"1/{fps}"  # concat outputs microseconds; xfade wants equal time bases
-            cv, nv = cur.v.filter("settb", tb), nxt.v.filter("settb", tb)
+            cv, nv = cur.stream.filter("settb", tb), nxt.stream.filter("settb", tb)
             offset = f"{(cur.frames - d) / fps:.6f}"
-            v = ffmpeg.filter([cv, nv], "xfade", transition="fade", duration=f"{d / fps:.6f}",
-                              offset=offset)  # fmt: skip
-        a = None
-        if with_audio:
-            a = ffmpeg.filter([cur.a, nxt.a], "acrossfade",
-                              ns=samples_for_frames(d, fps, rate), c1="tri", c2="tri")  # fmt: skip
-        cur = _Piece(v, a, cur.frames + nxt.frames - d)
+            joined = ffmpeg.filter([cv, nv], "xfade", transition="fade",
+                                   duration=f"{d / fps:.6f}", offset=offset)  # fmt: skip
+        else:
+            joined = ffmpeg.filter([cur.stream, nxt.stream], "acrossfade",
+                                   ns=samples_for_frames(d, fps, rate), c1="tri",
+                                   c2="tri")  # fmt: skip
+        cur = _Piece(joined, cur.frames + nxt.frames - d)
     return cur
 
 
@@ -326,42 +357,60 @@ def build_args(
     *,
     spec: OutputSpec = OutputSpec(),
     font: Path | None = None,
-    texts: TextFiles | None = None,
+    scratch: Path | None = None,
     cues: Sequence[Cue] = (),
     progress: bool = True,
     gain: Gain | None = None,
     audio: Path | None = None,
 ) -> list[str]:
-    """FFmpeg arguments that render ``timeline`` to ``dest`` in one invocation.
+    """FFmpeg arguments that render ``timeline``'s picture (``video``) or its sound (``audio``,
+    ``measure``) to ``dest`` in one invocation.
 
-    With ``normalize_loudness`` the ``mp4`` and ``audio`` outputs need ``gain`` and ``audio``,
-    the programme's audio as the ``measure`` pass wrote it (see ``loudness``)."""
-    with_video = spec.kind in ("mp4", "video")
-    with_audio = spec.kind != "video"
-    mix = with_audio and audio is None  # the sources' audio is decoded and mixed here
+    The picture needs ``scratch``, where the listings of its reads and its text files go. With
+    ``normalize_loudness`` the ``audio`` output needs ``gain`` and ``audio``, the programme's
+    audio as the ``measure`` pass wrote it (see ``loudness``)."""
+    if spec.kind == "video":
+        if scratch is None:
+            raise ValueError("the picture's graph needs a scratch folder")
+        return _compile(_picture(timeline, preset, infos, scratch, font, cues), None, preset,
+                        dest, spec, progress)  # fmt: skip
+    return _compile(None, _sound(timeline, preset, infos, spec, gain, audio), preset, dest, spec,
+                    progress)  # fmt: skip
+
+
+def _picture(
+    timeline: Timeline, preset: Preset, infos: Mapping[Path, SourceInfo], scratch: Path,
+    font: Path | None, cues: Sequence[Cue],
+) -> Any:  # fmt: skip
+    pieces = [
+        _segment_video(seg, v, preset, infos[seg.source])
+        for seg, v in zip(timeline.segments, _pictures(timeline, infos, scratch), strict=True)
+    ]
+    v = _join(timeline, pieces, preset, video=True).stream
+    frames = timeline.frame_count(preset.fps)
+    return _video_layers(timeline, v, preset, frames, font, TextFiles(scratch), cues)
+
+
+def _sound(
+    timeline: Timeline, preset: Preset, infos: Mapping[Path, SourceInfo], spec: OutputSpec,
+    gain: Gain | None, audio: Path | None,
+) -> Any:  # fmt: skip
     fps, rate = preset.fps, preset.audio_rate
-    frames = timeline.frame_count(fps)
-    samples = samples_for_frames(frames, fps, rate)
-    v = a = None
-    if with_video or mix:
+    samples = samples_for_frames(timeline.frame_count(fps), fps, rate)
+    if audio is None:  # the sources' audio is decoded and mixed here
         pieces = [
-            _segment(s, i, preset, infos[s.source], with_video, mix)
-            for i, s in enumerate(timeline.segments)
+            _segment_audio(s, i, preset, infos[s.source]) for i, s in enumerate(timeline.segments)
         ]
-        out = _join(timeline, pieces, preset, with_video, mix)
-        v, a = out.v, out.a
-    if with_video:
-        v = _video_layers(timeline, v, preset, frames, font, texts, cues)
-    if mix:
+        a = _join(timeline, pieces, preset, video=False).stream
         a = _programme_audio(timeline, a, preset, samples)
-    elif with_audio:
+    else:
         a = ffmpeg.input(str(audio), f="wav", **WL).audio
     if spec.kind == "measure":
         # a measuring pass may check the effect of a gain (and limiter) on the programme
         for name, opts in gain.filters() if gain is not None else ():
             a = a.filter(name, **opts)
-        a = a.filter("ebur128", peak="sample", framelog="verbose")  # as MEASURE_FILTER
-    elif timeline.normalize_loudness and with_audio:
+        return a.filter("ebur128", peak="sample", framelog="verbose")  # as MEASURE_FILTER
+    if timeline.normalize_loudness:
         if gain is None or audio is None:
             raise ValueError("loudness normalisation needs the measuring pass's audio and gain")
         for name, opts in gain.filters():
@@ -370,7 +419,7 @@ def build_args(
             # the limiter works on doubles and delays by its look-ahead: restore format, length
             a = a.filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
             a = a.filter("apad", whole_len=samples).filter("atrim", end_sample=samples)
-    return _compile(v, a, preset, dest, spec, frames, progress)
+    return a
 
 
 def _video_layers(
@@ -439,7 +488,7 @@ def video_codec_args(
     return args
 
 
-def _compile(v: Any, a: Any, preset: Preset, dest: Path, spec: OutputSpec, frames: int,
+def _compile(v: Any, a: Any, preset: Preset, dest: Path, spec: OutputSpec,
              progress: bool) -> list[str]:  # fmt: skip
     if spec.kind == "measure" and str(dest) == "-":
         return ffmpeg.output(a, "-", f="null").compile(cmd=process.ffmpeg_base_args())
@@ -447,21 +496,21 @@ def _compile(v: Any, a: Any, preset: Preset, dest: Path, spec: OutputSpec, frame
         # float samples: the mix may pass 0 dBFS before the gain brings it down
         node = ffmpeg.output(a, str(dest), f="wav", rf64="auto", **{"c:a": "pcm_f32le"})
         return node.compile(cmd=process.ffmpeg_base_args())
-    kw: dict[str, Any] = {}
-    if spec.kind != "audio":
-        kw |= video_codec_args(preset, spec.threads)  # the graph already ends on the last frame
+    base = process.ffmpeg_base_args()
     if spec.kind == "video":
-        kw |= {"f": "mp4"}
+        # the graph already ends on the last frame
+        kw: dict[str, Any] = {**video_codec_args(preset, spec.threads), "f": "mp4"}
+        # the reads' windows are on the concat demuxer's own timeline (every other input's
+        # chain starts its timestamps at zero itself)
+        base += ["-copyts"]
+        stream = v
     else:
-        kw |= {"c:a": "aac", "b:a": preset.audio_bitrate, "ar": preset.audio_rate, "ac": 2}
-        kw |= {"f": "mp4", "movflags": "+faststart"} if spec.kind == "mp4" else {"f": "ipod"}
+        kw = {"c:a": "aac", "b:a": preset.audio_bitrate, "ar": preset.audio_rate, "ac": 2,
+              "f": "ipod"}  # fmt: skip
+        stream = a
     if spec.threads:
         kw["threads"] = spec.threads
-    streams = {"audio": [a], "video": [v]}.get(spec.kind, [v, a])
-    node = ffmpeg.output(*streams, str(dest), **kw)
-    base = process.ffmpeg_base_args()
-    if spec.threads:
         base += ["-filter_complex_threads", str(spec.threads)]
     if progress:
         base += ["-progress", "pipe:1", "-nostats"]
-    return node.compile(cmd=base)
+    return ffmpeg.output(stream, str(dest), **kw).compile(cmd=base)

@@ -46,6 +46,12 @@ class SourceInfo:
     # past the keyframe the in-point needs, so reading starts a GOP or two earlier and the
     # frames before the in-point are trimmed. 0 where the container's index makes seeks exact.
     seek_preroll_s: float = 0.0
+    # Where FFmpeg's -ss counts from (the file's earliest timestamp), and what a decoder that
+    # reads this file after another must have in common with it (``reads.decoder_key``).
+    start_time_s: float = 0.0
+    video_index: int = 0
+    time_base: str = ""
+    extradata_hash: str | None = None
 
     @property
     def has_video(self) -> bool:
@@ -67,7 +73,7 @@ async def source_info(
         info = await probe(path, limits, keyframe_interval=False)
     v, a = info.video, info.audio
     fields |= {"duration_s": info.duration_s, "has_audio": a is not None,
-               "demuxer": info.demuxer}  # fmt: skip
+               "demuxer": info.demuxer, "start_time_s": info.start_time_s}  # fmt: skip
     if v is not None and info.demuxer in UNINDEXED_DEMUXERS:
         gop = await keyframe_interval(path, info, limits)
         fields["seek_preroll_s"] = 2 * gop + 0.5 if gop else UNKNOWN_GOP_PREROLL_S
@@ -76,7 +82,8 @@ async def source_info(
             "video_codec": v.codec, "width": v.width, "height": v.height,
             "fps": Fraction(v.fps).limit_denominator(1001) if v.fps else None,
             "pix_fmt": v.pix_fmt, "profile": v.profile, "rotation": v.rotation,
-            "variable_frame_rate": v.variable_frame_rate,
+            "variable_frame_rate": v.variable_frame_rate, "video_index": v.index,
+            "time_base": v.time_base, "extradata_hash": v.extradata_hash,
         }  # fmt: skip
     if a is not None:
         fields |= {"audio_codec": a.codec, "channels": a.channels, "sample_rate": a.sample_rate}

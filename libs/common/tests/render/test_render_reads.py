@@ -1,0 +1,153 @@
+"""The full re-encode reads runs of segments through one decoder (concat-demuxer listings)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from editbay_common.media import process
+from editbay_common.media.render import Segment, Timeline, Transition, render
+from editbay_common.media.render.engine import load_sources
+from editbay_common.media.render.reads import (
+    SLOT_MARGIN_US,
+    decoder_key,
+    plan_runs,
+    quote,
+    windows,
+)
+from editbay_common.media.render.sources import SourceInfo
+
+
+def info(**fields: object) -> SourceInfo:
+    base = SourceInfo(duration_s=60.0, has_audio=True, video_codec="h264", width=320, height=180,
+                      pix_fmt="yuv420p", demuxer="mov", time_base="1/15360")  # fmt: skip
+    return replace(base, **fields)  # type: ignore[arg-type]
+
+
+def test_runs_break_where_a_decoder_could_not_go_on(tmp_path):
+    a, b, c, d = (tmp_path / f"{n}.mp4" for n in "abcd")
+    infos = {
+        a: info(extradata_hash="adler32:1"),
+        b: info(extradata_hash="adler32:2"),  # other H.264 parameter sets: they travel in-band
+        c: info(width=640, height=360),  # another picture size
+        d: info(time_base="1/90000"),  # the demuxer would not rescale its timestamps
+    }
+    tl = Timeline((
+        Segment(a, 1.0, 2.0), Segment(b, 0.5, 1.0), Segment(a, 3.0, 4.0),
+        Segment(c, 0.0, 1.0), Segment(a, 0.0, 1.0), Segment(d, 0.0, 1.0),
+        Segment(a, 5.0, 6.0), Segment(a, 7.0, 8.0, transition_in=Transition("crossfade", 0.5)),
+    ))  # fmt: skip
+    runs = plan_runs(tl, infos)
+    assert [[e.source for e in r.entries] for r in runs] == [[a, b, a], [c], [a], [d], [a], [a]]
+    assert [i for i, _ in windows(runs)] == [0, 0, 0, 1, 2, 3, 4, 5]
+    hevc = {k: replace(v, video_codec="hevc") for k, v in infos.items()}
+    assert decoder_key(hevc[a]) != decoder_key(hevc[b])  # out-of-band setup must match
+    assert decoder_key(infos[a]) == decoder_key(infos[b])
+    assert decoder_key(info(rotation=90)) != decoder_key(info())
+
+
+def test_no_frame_of_one_entry_reaches_another_window(tmp_path):
+    """Entry k reads [inpoint, inpoint + read) and its frames from the keyframe before the
+    in-point land before its slot, at most its in-point (the file's start) before it."""
+    src = tmp_path / "a.mp4"
+    tl = Timeline(tuple(Segment(src, start, start + 0.5) for start in (0.0, 40.0, 3.3, 59.0)))
+    [run] = plan_runs(tl, {src: info(start_time_s=1.4)})
+    for entry, after in zip(run.entries, run.entries[1:], strict=False):
+        start, end = entry.window_s
+        assert end - start == pytest.approx(0.5 + 0.2)
+        earliest_frame_of_next = after.slot_us - (after.inpoint_us - 1_400_000)
+        assert earliest_frame_of_next >= entry.slot_us + entry.read_us + SLOT_MARGIN_US
+    assert run.entries[1].inpoint_us == 41_400_000  # in-points count from the file's start
+    text = run.listing()
+    assert text.startswith("ffconcat version 1.0\n")
+    assert "inpoint 41.400000\noutpoint 42.100000\n" in text  # 0.2 s more than needed
+    assert text.count("duration ") == 3
+
+
+def test_unindexed_sources_are_read_from_before_their_start(tmp_path):
+    """A seek to the very start of an MPEG-TS file can land on its second keyframe; reading from
+    before its start finds the first."""
+    src = tmp_path / "a.ts"
+    [run] = plan_runs(Timeline((Segment(src, 0.4, 1.0),)), {src: info(seek_preroll_s=2.5)})
+    [entry] = run.entries
+    assert entry.inpoint_us == -2_100_000 and entry.lead_us == 2_500_000
+    assert entry.window_s == pytest.approx((2.5, 2.5 + 0.6 + 0.2))
+
+
+def test_listing_paths_are_quoted():
+    assert quote("file:/a/it's here.mp4") == "'file:/a/it'\\''s here.mp4'"
+    with pytest.raises(ValueError, match="line breaks"):
+        quote("file:/a/b\nfile /etc/passwd")
+
+
+def first_frames(path: Path, width: int, height: int) -> np.ndarray:
+    args = ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "rawvideo",
+            "-pix_fmt", "gray", "-"]  # fmt: skip
+    raw = subprocess.run(args, capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, height, width).astype(float)
+
+
+async def test_runs_show_exactly_the_frames_the_edit_names(footage, small, tmp_path, mt):
+    """Sources of other H.264 settings (no B-frames, CAVLC, 5 s keyframe interval) follow one
+    another through one decoder; a source of another time base gets a run of its own; a segment
+    that runs past its source's end repeats the last frame. Every output frame is the source
+    frame the edit names (the first at or after the in-point), decoded without seeking."""
+    a = footage["a"]  # 6 s, keyframe every second, B-frames
+    cavlc = tmp_path / "cavlc.mp4"
+    mt.ffmpeg("-f", "lavfi", "-i", "testsrc=s=320x180:r=30:d=6", "-c:v", "libx264", "-preset",
+              "veryfast", "-bf", "0", "-g", "150", "-x264-params", "cabac=0:ref=2",
+              "-pix_fmt", "yuv420p", "-profile:v", "high", str(cavlc))  # fmt: skip
+    other_tb = tmp_path / "tb90k.mp4"
+    mt.ffmpeg("-i", str(footage["b"]), "-c", "copy", "-video_track_timescale", "90000",
+              str(other_tb))  # fmt: skip
+    segments = (
+        Segment(a, 0.5, 1.2),
+        Segment(cavlc, 4.9, 5.3),  # 4.9 s after its only keyframe
+        Segment(a, 2.0, 2.4),  # on a keyframe
+        Segment(other_tb, 1.1, 1.6),
+        Segment(a, 3.7, 4.1, transition_in=Transition("fade", 0.1)),
+        Segment(cavlc, 0.0, 0.5),
+        Segment(a, 5.7, 6.4),  # 0.4 s past the end of its source
+    )
+    tl = Timeline(segments)
+    infos = await load_sources(tl)
+    runs = plan_runs(tl, infos)
+    assert [len(r.entries) for r in runs] == [3, 1, 3]
+    captured: list[list[str]] = []
+    run = process.run
+
+    async def spy(args, **kw):  # type: ignore[no-untyped-def]
+        captured.append(list(args))
+        return await run(args, **kw)
+
+    process.run = spy  # type: ignore[assignment]
+    try:
+        full = await render(tl, small, tmp_path / "full.mp4", allow_smart=False)
+    finally:
+        process.run = run  # type: ignore[assignment]
+    [picture] = [args for args in captured if "-copyts" in args]
+    assert picture.count("concat") == len(runs) == picture.count("-i")
+
+    sources = {s: first_frames(s, small.width, small.height) for s in (a, cavlc, other_tb)}
+    expected = []
+    for seg in segments:
+        frames = sources[seg.source]
+        first = math.ceil(seg.in_s * 30 - 1e-6)
+        take = frames[first : first + seg.frames(30)]
+        pad = seg.frames(30) - len(take)
+        expected.append(np.concatenate([take, np.repeat(take[-1:], pad, axis=0)]))
+    reference = np.concatenate(expected)
+    got = first_frames(full.path, small.width, small.height)
+    assert len(got) == len(reference) == tl.frame_count(30)
+    faded = range(
+        sum(s.frames(30) for s in segments[:4]), sum(s.frames(30) for s in segments[:4]) + 3
+    )
+    mse = ((got - reference) ** 2).mean(axis=(1, 2))
+    psnr = 10 * np.log10(255**2 / np.maximum(mse, 1e-9))
+    bad = [(f, round(p, 1)) for f, p in enumerate(psnr) if p < 35 and f not in faded]
+    assert not bad, bad
