@@ -125,9 +125,7 @@ def _fade_in_frames(seg: Segment, fps: int, frames: int) -> int:
     return min(tr_in.frames(fps), frames) if tr_in is not None and tr_in.kind == "fade" else 0
 
 
-def _pictures(
-    timeline: Timeline, infos: Mapping[Path, SourceInfo], scratch: Path
-) -> list[Any]:
+def _pictures(timeline: Timeline, infos: Mapping[Path, SourceInfo], scratch: Path) -> list[Any]:
     """Each segment's frames from its in-point on, read in runs through one decoder each: the
     runs' listings are written to ``scratch``, and each segment's window is trimmed out of a
     split of its run's stream."""
