@@ -151,3 +151,17 @@ async def test_runs_show_exactly_the_frames_the_edit_names(footage, small, tmp_p
     psnr = 10 * np.log10(255**2 / np.maximum(mse, 1e-9))
     bad = [(f, round(p, 1)) for f, p in enumerate(psnr) if p < 35 and f not in faded]
     assert not bad, bad
+
+
+async def test_only_indexed_containers_are_read_from_the_in_point(footage, tmp_path, mt):
+    """MP4 and Matroska seeks land on the keyframe an in-point needs; other containers' may
+    land later, so their sources are read from a pre-roll before it (as MPEG-TS always was)."""
+    copies = {}
+    for ext in ("mkv", "avi", "ts"):
+        copies[ext] = tmp_path / f"a.{ext}"
+        mt.ffmpeg("-i", str(footage["a"]), "-c", "copy", str(copies[ext]))
+    tl = Timeline(tuple(Segment(p, 1.0, 2.0) for p in (footage["a"], *copies.values())))
+    infos = await load_sources(tl)
+    prerolls = {p.suffix: infos[p].seek_preroll_s for p in infos}
+    assert prerolls[".mp4"] == prerolls[".mkv"] == 0.0
+    assert prerolls[".avi"] >= 1.0 and prerolls[".ts"] >= 1.0  # keyframes every second

@@ -21,6 +21,11 @@ ALLOWED_FORMATS: frozenset[str] = frozenset(
     }
 )
 
+# Demuxers whose index makes a seek land exactly on the keyframe at or before its target. In
+# the others (MPEG-TS above all, which has no index) FFmpeg's seek may land past that keyframe,
+# so whoever needs exact frames reads from earlier (the renderer) or does not seek (shots).
+INDEXED_DEMUXERS: frozenset[str] = frozenset({"mov", "matroska"})
+
 
 @dataclass(frozen=True)
 class MediaLimits:

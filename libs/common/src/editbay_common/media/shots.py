@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from editbay_common.media.limits import INDEXED_DEMUXERS
 from editbay_common.media.probe import input_args, probe
 from editbay_common.media.process import FFMPEG, run, together
 
@@ -40,7 +41,6 @@ WINDOW_FRAMES = 12  # frames on each side that define "around"
 # the container's index makes a seek exact.
 MIN_PART_S = 20.0
 MAX_PARTS = 4
-INDEXED_DEMUXERS = frozenset({"mov", "matroska"})
 
 _PTS = re.compile(r"\bn:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+)")
 

@@ -10,12 +10,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from editbay_common.media.limits import DEFAULT_LIMITS, MediaLimits
+from editbay_common.media.limits import DEFAULT_LIMITS, INDEXED_DEMUXERS, MediaLimits
 from editbay_common.media.probe import keyframe_interval, probe, probe_with_packets
 
-# Demuxers whose seeks are not keyframe-exact (no index): sources in them are read from
-# somewhat before each in-point (``SourceInfo.seek_preroll_s``).
-UNINDEXED_DEMUXERS = frozenset({"mpegts"})
 # The pre-roll when the keyframe interval could not be measured.
 UNKNOWN_GOP_PREROLL_S = 10.0
 
@@ -74,7 +71,8 @@ async def source_info(
     v, a = info.video, info.audio
     fields |= {"duration_s": info.duration_s, "has_audio": a is not None,
                "demuxer": info.demuxer, "start_time_s": info.start_time_s}  # fmt: skip
-    if v is not None and info.demuxer in UNINDEXED_DEMUXERS:
+    # Where seeks are not keyframe-exact, sources are read from before each in-point.
+    if v is not None and info.demuxer not in INDEXED_DEMUXERS:
         gop = await keyframe_interval(path, info, limits)
         fields["seek_preroll_s"] = 2 * gop + 0.5 if gop else UNKNOWN_GOP_PREROLL_S
     if v is not None:
