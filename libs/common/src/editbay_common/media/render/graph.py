@@ -454,15 +454,15 @@ def x264_threads() -> int:
     """x264's frame threads when the caller sets no limit.
 
     x264 picks 1.5 a core; on small machines we give it more. Its frame threads are also the
-    buffer that keeps it encoding while the decoder of the next segment pre-rolls from the
-    keyframe before its in-point: on 2 cores, 6 threads rendered the 12-segment benchmark edit
+    buffer that keeps it encoding while the decoder pre-rolls from the keyframe before the next
+    segment's in-point: on 2 cores, 6 threads rendered the 12-segment benchmark edit
     about 5% faster than 3, a plain transcode no faster (benchmarks/results/render.md)."""
     return max(6, len(os.sched_getaffinity(0)) * 3 // 2)
 
 
 # Frames x264's lookahead may run ahead of its encoding threads (its default is the B-frames + 1,
-# 4 at veryfast). A deeper buffer rides out the stalls of a multi-segment edit (each segment's
-# decoder pre-rolls from the keyframe before its in-point); it is no quality setting (the
+# 4 at veryfast). A deeper buffer rides out the stalls of a multi-segment edit (the decoder
+# pre-rolls from the keyframe before each segment's in-point); it is no quality setting (the
 # benchmark edit came out bit-identical, other footage within 0.01 dB PSNR). On 2 cores the
 # 12-segment benchmark edit and the 96 s full re-encode rendered 3-5% faster with it.
 SYNC_LOOKAHEAD_FRAMES = 30
