@@ -363,13 +363,13 @@ Notes on the method:
   adds over it: probing the sources (one ffprobe each), decoding the sources (CRF 18, harder to
   decode than our CRF 20 output) from the keyframe before each in-point, the filter graph, the
   loudness pre-pass, the mux. The 12 segments are read through one decoder (a concat-demuxer
-  listing, media/render/reads.py): with a decoder each, the picture's FFmpeg run spent about
-  0.4 s more system CPU on this edit (96k page faults against 49k, 565 MB peak against 360 MB). Two x264 threading settings that
-  change no quality setting: 6 frame threads on 2 cores (its default is 3), and a lookahead
-  buffer of 30 frames (sync-lookahead; its default is 4) that rides out the decoder's pre-roll
-  at each segment, about 3% faster on the 12-segment edit. A plain transcode gains
-  about as much from the deeper buffer (4% in one test), so part of what (a) shows against the
-  floor is x264 tuning the plain transcode does not have.
+  listing, media/render/reads.py): with a decoder each, the picture's FFmpeg run spent about 0.4 s
+  more system CPU on this edit (96k page faults against 49k, 565 MB peak against 360 MB). Two x264
+  threading settings that change no quality setting: 6 frame threads on 2 cores (its default is
+  3), and a lookahead buffer of 30 frames (sync-lookahead; its default is 4) that rides out the
+  decoder's pre-roll at each segment, about 3% faster on the 12-segment edit. A plain transcode
+  gains about as much from the deeper buffer (4% in one test), so part of what (a) shows against
+  the floor is x264 tuning the plain transcode does not have.
 - (b) 12 segments of 8 s (a typical talking-head cut). Each segment re-encodes its head (from the
   in-point to the first keyframe) and a few tail frames: the copy runs on to the last closed
   boundary before the out-point, between groups of B-frames, found from the packets' decode order
