@@ -31,6 +31,7 @@ from editbay_common.media.render.engine import (
 )
 from editbay_common.media.render.graph import OutputSpec
 from editbay_common.media.render.presets import Preset
+from editbay_common.media.render.reads import quote
 from editbay_common.media.render.timeline import Segment, Timeline
 from editbay_common.media.render.verify import verify_output
 
@@ -130,10 +131,6 @@ async def render_chunk(
     return dest
 
 
-def _quote(path: Path) -> str:
-    return "'" + str(path.resolve()).replace("'", "'\\''") + "'"
-
-
 async def join_chunks(
     chunk_paths: Sequence[Path], audio: Path, dest: Path, *, timeout_s: float | None = None
 ) -> Path:
@@ -142,7 +139,7 @@ async def join_chunks(
     tmp = partial_path(dest)
     try:
         listing = scratch / "chunks.ffconcat"
-        body = "".join(f"file {_quote(p)}\n" for p in chunk_paths)
+        body = "".join(f"file {quote(str(p.resolve()))}\n" for p in chunk_paths)
         listing.write_text("ffconcat version 1.0\n" + body)
         video = ["-f", "concat", "-safe", "0", "-i", str(listing)]
         await mux([*WL, *video], audio, tmp, timeout_s=timeout_s)

@@ -26,7 +26,7 @@ from editbay_common.media.probe import input_url
 from editbay_common.media.render.captions import Cue
 from editbay_common.media.render.loudness import Gain
 from editbay_common.media.render.presets import Preset
-from editbay_common.media.render.reads import plan_runs, windows
+from editbay_common.media.render.reads import plan_runs
 from editbay_common.media.render.sources import SourceInfo
 from editbay_common.media.render.text import TextFiles
 from editbay_common.media.render.timeline import (
@@ -129,9 +129,8 @@ def _pictures(timeline: Timeline, infos: Mapping[Path, SourceInfo], scratch: Pat
     """Each segment's frames from its in-point on, read in runs through one decoder each: the
     runs' listings are written to ``scratch``, and each segment's window is trimmed out of a
     split of its run's stream."""
-    runs = plan_runs(timeline, infos)
-    streams = []
-    for i, run in enumerate(runs):
+    out = []
+    for i, run in enumerate(plan_runs(timeline, infos)):
         listing = scratch / f"reads-{i:04d}.ffconcat"
         listing.write_text(run.listing(), encoding="utf-8")
         # the listing names only the files the probe read as ``run.demuxer``
@@ -139,16 +138,11 @@ def _pictures(timeline: Timeline, infos: Mapping[Path, SourceInfo], scratch: Pat
         stream = ffmpeg.input(str(listing), f="concat", safe=0, format_whitelist=allowed,
                               **WL).video  # fmt: skip
         n = len(run.entries)
-        if n == 1:
-            streams.append([stream])
-        else:
-            node = stream.filter_multi_output("split", n)
-            streams.append([node[k] for k in range(n)])
-    taken = [0] * len(runs)
-    out = []
-    for i, (start, end) in windows(runs):
-        out.append(streams[i][taken[i]].filter("trim", start=f"{start:.6f}", end=f"{end:.6f}"))
-        taken[i] += 1
+        node = stream.filter_multi_output("split", n) if n > 1 else None
+        for k, entry in enumerate(run.entries):
+            start, end = entry.window_s
+            branch = stream if node is None else node[k]
+            out.append(branch.filter("trim", start=f"{start:.6f}", end=f"{end:.6f}"))
     return out
 
 

@@ -20,7 +20,7 @@ A crossfade needs both of its sides at once, so a segment that crossfades in sta
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,11 +120,6 @@ def quote(text: str) -> str:
     if any(c in text for c in "\n\r\0"):
         raise ValueError(f"a source path may not hold line breaks: {text!r}")
     return "'" + text.replace("'", "'\\''") + "'"
-
-
-def windows(runs: Sequence[Run]) -> list[tuple[int, tuple[float, float]]]:
-    """For each segment in timeline order: its run's index and its window."""
-    return [(i, entry.window_s) for i, run in enumerate(runs) for entry in run.entries]
 
 
 def _us(seconds: float) -> int:
