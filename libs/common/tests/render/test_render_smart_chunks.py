@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from editbay_common.media.render import MusicBed, Overlay, Segment, Timeline, Transition, render
+from editbay_common.media.render import smart as smart_module
 from editbay_common.media.render.chunks import cut_points, render_chunked, split_timeline
 from editbay_common.media.render.engine import PACKETS_PAST_OUT_S, load_sources
 from editbay_common.media.render.smart import (
@@ -23,7 +24,12 @@ from editbay_common.media.render.smart import (
     plan_parts,
     plan_timeline,
 )
-from editbay_common.media.render.verify import strict_decode
+from editbay_common.media.render.verify import (
+    MuxReport,
+    RenderVerificationError,
+    check_report,
+    strict_decode,
+)
 
 
 def psnr_per_frame(a: Path, b: Path, tmp: Path) -> list[float]:
@@ -63,6 +69,39 @@ async def test_smart_path_copies_whole_gops_and_matches_full_render(footage, sma
         pos += part.frames
     near = sorted({f for c in cuts for f in (c - 1, c, c + 1) if 0 <= f < len(psnr)})
     assert min(psnr[f] for f in near) >= 35, [(f, psnr[f]) for f in near]
+
+
+def test_the_mux_report_must_match_the_timeline(small, tmp_path):
+    out = tmp_path / "x.mp4"
+    block = {"frame": "90", "out_time_us": "3000000", "total_size": "5000", "progress": "end"}
+    report = MuxReport.of(block)
+    assert report == MuxReport(90, 3.0, 5000)
+    expected = {"expected_frames": 90, "expected_duration_s": 3.0, "preset": small}
+    check_report(out, report, **expected)
+    wrongs = [({"frame": "89"}, "89 frames"), ({"out_time_us": "3100000"}, "lasts"),
+              ({"total_size": "0"}, "no video"), ({"frame": "N/A"}, "no video")]  # fmt: skip
+    for wrong, why in wrongs:
+        with pytest.raises(RenderVerificationError, match=why):
+            check_report(out, MuxReport.of(block | wrong), **expected)
+
+
+async def test_a_smart_render_one_frame_short_falls_back(footage, small, tmp_path, monkeypatch):
+    """The mux's own report of the frames it wrote catches a plan that lost a frame (which a
+    check within one frame would pass), with or without reading the output back (``verify``),
+    and the full re-encode renders instead."""
+    tl = Timeline((Segment(footage["a"], 0.4, 3.3), Segment(footage["b"], 1.1, 3.6)))
+    planned = smart_module.plan_timeline
+
+    def one_short(*args, **kwargs):
+        parts = planned(*args, **kwargs)
+        last = parts[-1]
+        return [*parts[:-1], replace(last, end=last.end - 1)]
+
+    monkeypatch.setattr(smart_module, "plan_timeline", one_short)
+    for verify in (False, True):
+        result = await render(tl, small, tmp_path / "out.mp4", verify=verify)
+        assert not result.smart_path
+        assert await strict_decode(result.path) == tl.frame_count(small.fps)
 
 
 def _packets(decode_order: list[int], keys: set[int], fps: int = 30) -> list[tuple[float, bool]]:

@@ -20,6 +20,7 @@ from editbay_common.media.render.loudness import Gain, Loudness, measure, normal
 from editbay_common.media.render.presets import Preset
 from editbay_common.media.render.sources import SourceInfo
 from editbay_common.media.render.timeline import Timeline
+from editbay_common.media.render.verify import MuxReport
 
 WL = ["-protocol_whitelist", process.PROTOCOL_WHITELIST]
 
@@ -84,12 +85,15 @@ async def render_programme_audio(
 
 async def mux(
     video_input: Sequence[str], audio: Path, dest: Path, *, timeout_s: float | None = None
-) -> None:
+) -> MuxReport:
     """Stream-copy a picture (``video_input``: the input options and ``-i``) and the programme's
-    audio into an MP4 with the index in front (faststart)."""
+    audio into an MP4 with the index in front (faststart); returns what FFmpeg reports it
+    wrote."""
+    last: dict[str, str] = {}
     args = [
         *process.ffmpeg_base_args(), *video_input, *WL, "-f", "mov", "-i", str(audio),
         "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
-        "-movflags", "+faststart", "-f", "mp4", str(dest),
+        "-movflags", "+faststart", "-progress", "pipe:1", "-nostats", "-f", "mp4", str(dest),
     ]  # fmt: skip
-    await process.run(args, timeout=timeout_s)
+    await process.run(args, timeout=timeout_s, on_progress=last.update)
+    return MuxReport.of(last)

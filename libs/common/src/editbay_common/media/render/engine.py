@@ -20,7 +20,11 @@ from editbay_common.media.render.presets import Preset
 from editbay_common.media.render.sources import SourceInfo, source_info
 from editbay_common.media.render.text import default_font
 from editbay_common.media.render.timeline import Timeline
-from editbay_common.media.render.verify import RenderVerificationError, verify_output
+from editbay_common.media.render.verify import (
+    RenderVerificationError,
+    check_report,
+    verify_output,
+)
 
 log = logging.getLogger(__name__)
 
@@ -178,17 +182,22 @@ async def _render_full(job: _Job) -> None:
 async def _try_smart(job: _Job, *, decode: bool) -> bool:
     """Render by the smart path; False (and a clean slate) if it cannot be done exactly.
 
-    Its output is always checked (streams, frame count, duration); with ``decode`` also strictly
-    decoded, so a bad join falls back to the full re-encode instead of failing the render."""
+    Its output is always checked, so that a bad join falls back to the full re-encode instead
+    of failing the render: by the frames (exactly the timeline's) and the duration the mux
+    reports it wrote, and with ``decode`` also read back and strictly decoded."""
     from editbay_common.media.render import smart
 
     try:
-        await smart.render_smart(job.timeline, job.preset, job.infos, job.tmp, job.scratch,
-                                 job.progress, timeout_s=job.timeout_s,
-                                 threads=job.threads)  # fmt: skip
+        _, report = await smart.render_smart(
+            job.timeline, job.preset, job.infos, job.tmp, job.scratch, job.progress,
+            timeout_s=job.timeout_s, threads=job.threads,
+        )  # fmt: skip
         expected = float(job.timeline.exact_duration(job.preset.fps))
-        await verify_output(job.tmp, expected_duration_s=expected, preset=job.preset,
-                            decode=decode)  # fmt: skip
+        frames = job.timeline.frame_count(job.preset.fps)
+        check_report(job.tmp, report, expected_frames=frames, expected_duration_s=expected,
+                     preset=job.preset)  # fmt: skip
+        if decode:
+            await verify_output(job.tmp, expected_duration_s=expected, preset=job.preset)
         return True
     except (smart.SmartPathUnavailable, RenderVerificationError, process.FFmpegError) as exc:
         if isinstance(exc, process.FFmpegTimeout):

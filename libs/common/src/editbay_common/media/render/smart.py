@@ -34,6 +34,7 @@ from editbay_common.media.render.graph import video_codec_args
 from editbay_common.media.render.presets import Preset
 from editbay_common.media.render.sources import SourceInfo
 from editbay_common.media.render.timeline import Timeline, frames_at
+from editbay_common.media.render.verify import MuxReport
 
 WL = ["-protocol_whitelist", process.PROTOCOL_WHITELIST]
 MAX_REORDER_DELAY = 16  # frames: x264 allows at most 16 consecutive B-frames
@@ -345,9 +346,9 @@ async def render_smart(
     *,
     timeout_s: float | None = None,
     threads: int | None = None,
-) -> list[Part]:
+) -> tuple[list[Part], MuxReport]:
     """Write ``out`` (MP4) by the smart path (``infos`` probed with packets); returns the parts
-    it used."""
+    it used and what the mux reports it wrote."""
     from editbay_common.media.render.engine import Progress  # engine imports this module
 
     assert isinstance(progress, Progress)
@@ -378,5 +379,4 @@ async def render_smart(
         picture(), render_audio(timeline, preset, infos, audio, scratch, timeout_s)
     )
     listing = ["-f", "concat", "-safe", "1", "-i", str(scratch / "parts.ffconcat")]
-    await mux([*WL, *listing], audio, out, timeout_s=timeout_s)
-    return parts
+    return parts, await mux([*WL, *listing], audio, out, timeout_s=timeout_s)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from editbay_common.media import process
@@ -45,26 +47,69 @@ async def verify_output(
             f"{path.name}: video is {v.width}x{v.height} {v.pix_fmt}, preset wants "
             f"{preset.width}x{preset.height} yuv420p"
         )
-    frame = 1.0 / preset.fps
-    if (
-        v.frame_count is not None
-        and abs(v.frame_count * frame - expected_duration_s) > frame + 1e-6
-    ):
-        raise RenderVerificationError(
-            f"{path.name}: {v.frame_count} frames, timeline lasts {expected_duration_s:.3f}s"
-        )
-    # The container's duration is the longer stream: AAC may end up to one frame late.
-    slack = frame + AAC_FRAME / preset.audio_rate + 1e-6
-    if abs(info.duration_s - expected_duration_s) > slack:
-        raise RenderVerificationError(
-            f"{path.name}: lasts {info.duration_s:.3f}s, timeline {expected_duration_s:.3f}s"
-        )
+    _check_timing(path.name, v.frame_count, info.duration_s, expected_duration_s, preset)
     if not decode:
         return
     try:
         await verify_decode(path, info)
     except MediaRejected as exc:
         raise RenderVerificationError(f"{path.name}: {exc}") from exc
+
+
+def _check_timing(
+    name: str, frames: int | None, duration_s: float, expected_duration_s: float, preset: Preset
+) -> None:
+    """The video's frames last the timeline within one frame, and so does the whole file."""
+    frame = 1.0 / preset.fps
+    if frames is not None and abs(frames * frame - expected_duration_s) > frame + 1e-6:
+        raise RenderVerificationError(
+            f"{name}: {frames} frames, timeline lasts {expected_duration_s:.3f}s"
+        )
+    # The container's duration is the longer stream: AAC may end up to one frame late.
+    slack = frame + AAC_FRAME / preset.audio_rate + 1e-6
+    if abs(duration_s - expected_duration_s) > slack:
+        raise RenderVerificationError(
+            f"{name}: lasts {duration_s:.3f}s, timeline {expected_duration_s:.3f}s"
+        )
+
+
+@dataclass(frozen=True)
+class MuxReport:
+    """What FFmpeg's last ``-progress`` block says it wrote: video frames, the output's end
+    time and its size."""
+
+    frames: int
+    duration_s: float
+    size_bytes: int
+
+    @classmethod
+    def of(cls, block: Mapping[str, str]) -> MuxReport:
+        def number(key: str) -> int:
+            raw = block.get(key, "")
+            return int(raw) if raw.lstrip("-").isdigit() else -1
+
+        return cls(number("frame"), number("out_time_us") / 1e6, number("total_size"))
+
+
+def check_report(
+    path: Path,
+    report: MuxReport,
+    *,
+    expected_frames: int,
+    expected_duration_s: float,
+    preset: Preset,
+) -> None:
+    """Raise ``RenderVerificationError`` unless the mux that wrote ``path`` reports exactly the
+    timeline's frames and as long an output: the cheap check of a file whose streams are known
+    (the mux maps one H.264 stream of the preset's size and one AAC stream), without reading it
+    back."""
+    if report.size_bytes <= 0 or report.frames <= 0:
+        raise RenderVerificationError(f"{path.name}: the mux reported no video written")
+    if report.frames != expected_frames:
+        raise RenderVerificationError(
+            f"{path.name}: {report.frames} frames written, the timeline has {expected_frames}"
+        )
+    _check_timing(path.name, report.frames, report.duration_s, expected_duration_s, preset)
 
 
 async def strict_decode(path: Path, timeout_s: float | None = None) -> int:
