@@ -1,11 +1,17 @@
 """What the renderer needs to know about its source files (ffprobe, run asynchronously).
 
 Sources are probed with the hardened ``editbay_common.media.probe``, with the packet layout the
-smart path cuts by when it may be taken.
+smart path cuts by when it may be taken. A renderer renders the same takes again and again (each
+round of review, each chunk of a chunked render), so what a probe found is kept for as long as
+the file is unchanged (``ProbeCache``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -55,12 +61,72 @@ class SourceInfo:
         return self.video_codec is not None
 
 
+class ProbeCache:
+    """What probing found, by the file it was found in: the path and the file's identity
+    (device, inode, size, modification and change times). Any write to the file or its
+    replacement changes the identity (the change time cannot be set back), so a changed file is
+    probed and validated again; a file that was refused is never kept. The least recently used
+    entries go first.
+
+    File times move by the kernel's clock tick, so a second write of the same size in the tick
+    of the first would leave them unchanged: a file changed less than ``settle_s`` before it was
+    probed is not kept (as git treats "racy" index entries)."""
+
+    def __init__(self, entries: int = 64, settle_s: float = 2.0) -> None:
+        self.entries, self.settle_s = entries, settle_s
+        self._found: OrderedDict[tuple[object, ...], SourceInfo] = OrderedDict()
+
+    @staticmethod
+    def identity(path: Path) -> tuple[int, ...] | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None  # the probe says what is wrong with it
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def settled(self, identity: tuple[int, ...]) -> bool:
+        return time.time_ns() - max(identity[3], identity[4]) > self.settle_s * 1e9
+
+    def get(self, key: tuple[object, ...]) -> SourceInfo | None:
+        found = self._found.get(key)
+        if found is not None:
+            self._found.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[object, ...], info: SourceInfo) -> None:
+        self._found[key] = info
+        self._found.move_to_end(key)
+        while len(self._found) > self.entries:
+            self._found.popitem(last=False)
+
+    def clear(self) -> None:
+        self._found.clear()
+
+
+PROBED = ProbeCache()
+
+
 async def source_info(
     path: Path, limits: MediaLimits = DEFAULT_LIMITS, *, packets_until_s: float | None = None
 ) -> SourceInfo:
     """Probe a source through the hardened ``probe`` (limits, allow-listed demuxers); with
     ``packets_until_s``, list its video packets up to that time in the same ffprobe run (the
-    smart path's layout)."""
+    smart path's layout). An unchanged file probed alike before is not probed again."""
+    identity = await asyncio.to_thread(ProbeCache.identity, path)
+    key = (str(path), identity, limits, packets_until_s)
+    if identity is not None and (known := PROBED.get(key)) is not None:
+        return known
+    keep = identity is not None and PROBED.settled(identity)
+    info = await _probe_source(path, limits, packets_until_s)
+    # Kept only if the file did not change while it was read.
+    if keep and await asyncio.to_thread(ProbeCache.identity, path) == identity:
+        PROBED.put(key, info)
+    return info
+
+
+async def _probe_source(
+    path: Path, limits: MediaLimits, packets_until_s: float | None
+) -> SourceInfo:
     fields: dict = {}
     if packets_until_s is not None:
         info, listed = await probe_with_packets(path, limits, until_s=packets_until_s)
