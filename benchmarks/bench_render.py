@@ -5,7 +5,7 @@
 
 (a) a 12-segment edit with a title overlay and fades: editbay vs MoviePy 2 (target >= 2.8x
     faster) and vs the transcode floor, a plain FFmpeg transcode of the same duration with no
-    filters (target within 1.10x);
+    filters to the preset's output (its keyframe interval too) (target within 1.10x);
 (b) the smart path on a cut-only edit of sources with 1-second keyframe intervals vs the full
     re-encode of the same edit (target >= 5x);
 (c) chunked rendering with every worker a process limited to one core (CPU affinity, one
@@ -41,6 +41,7 @@ from editbay_common.media import process
 from editbay_common.media.render import Overlay, Segment, Timeline, Transition, get_preset, render
 from editbay_common.media.render.audio import render_programme_audio
 from editbay_common.media.render.chunks import join_chunks, render_chunk, split_timeline
+from editbay_common.media.render.sources import PROBED
 from editbay_common.media.render.text import default_font
 
 PRESET = get_preset("landscape-720p")  # veryfast, CRF 20, 30 fps
@@ -168,10 +169,15 @@ def moviepy_render(tl: Timeline, dest: Path, font: Path) -> None:
         clip.close()
 
 
-async def transcode_floor(src: Path, seconds: float, dest: Path) -> None:
+async def transcode_floor(
+    src: Path, seconds: float, dest: Path, *, preset_gop: bool = True
+) -> None:
+    """A plain transcode to the preset's output: its x264 preset, CRF, profile, pixel format and
+    keyframe interval (``preset_gop=False``: x264's default interval, 250 frames)."""
+    gop = ["-g", str(PRESET.gop_frames)] if preset_gop else []
     await process.run([
         *process.ffmpeg_base_args(), "-i", str(src), "-t", f"{seconds}",
-        "-c:v", "libx264", "-preset", PRESET.x264_preset, "-crf", str(PRESET.crf),
+        "-c:v", "libx264", "-preset", PRESET.x264_preset, "-crf", str(PRESET.crf), *gop,
         "-pix_fmt", "yuv420p", "-profile:v", "high", "-c:a", "aac", "-b:a", PRESET.audio_bitrate,
         "-movflags", "+faststart", str(dest),
     ])  # fmt: skip
@@ -255,11 +261,21 @@ async def measure(work: Path, quick: bool) -> None:
     floor_src = make_source(work / "floor.mp4", tl_a.duration_s + 1, "testsrc2", 300)
     label_ours = "editbay render (no output verification)"
     label_floor = f"transcode floor: our output re-encoded ({tl_a.duration_s:.1f} s, no filters)"
-    ours, ours_v, floor, floor_syn = await timed_in_turn([
+    label_cold = "editbay render, every source probed (nothing kept)"
+    label_floor250 = "transcode floor: the same, x264's default keyframe interval"
+
+    async def render_cold() -> None:
+        PROBED.clear()
+        await render(tl_a, PRESET, work / "a3.mp4", verify=False)
+
+    ours, ours_v, ours_cold, floor, floor250, floor_syn = await timed_in_turn([
         (label_ours, lambda: render(tl_a, PRESET, work / "a.mp4", verify=False)),
         ("editbay render (with strict verification)",
          lambda: render(tl_a, PRESET, work / "a2.mp4")),
+        (label_cold, render_cold),
         (label_floor, lambda: transcode_floor(work / "a.mp4", tl_a.duration_s, work / "f.mp4")),
+        (label_floor250, lambda: transcode_floor(work / "a.mp4", tl_a.duration_s,
+                                                 work / "f3.mp4", preset_gop=False)),
         (f"transcode floor: testsrc2 take ({tl_a.duration_s:.1f} s, no filters)",
          lambda: transcode_floor(floor_src, tl_a.duration_s, work / "f2.mp4")),
     ])  # fmt: skip
@@ -271,6 +287,9 @@ async def measure(work: Path, quick: bool) -> None:
          _ok(ours / floor <= 1.10)),
         ("(a) same, in each round", per_round(label_ours, label_floor), "(info)", ""),
         ("(a) same, editbay with verification", f"{ours_v / floor:.2f}x", "(info)", ""),
+        ("(a) same, every source probed", f"{ours_cold / floor:.2f}x", "(info)", ""),
+        ("(a) same, floor at x264's default keyframe interval", f"{ours / floor250:.2f}x",
+         "(info)", ""),
         ("(a) editbay / testsrc2-only floor", f"{ours / floor_syn:.2f}x", "(info)", ""),
     ]  # fmt: skip
 
@@ -339,7 +358,9 @@ async def measure(work: Path, quick: bool) -> None:
         print(f"{name:<42} {value:>8}  target {target:<9} {ok}".rstrip())
     write_results(rows, quick, {
         "editbay (a)": ours, "editbay (a) verified": ours_v, "MoviePy (a)": mp,
+        "editbay (a), every source probed": ours_cold,
         "transcode floor (a), same pictures": floor,
+        "transcode floor (a), same pictures, x264's default keyframe interval": floor250,
         "transcode floor (a), testsrc2 take": floor_syn, "full re-encode (b)": full,
         "smart path (b)": smart, "smart path (b) verified": smart_v,
         "one worker (c)": one, "two workers (c)": two,
@@ -357,22 +378,32 @@ Notes on the method:
   re-encode runs, or the chunks) and one audio job (a loudness pre-pass that measures the
   programme with ebur128 while writing it to a float WAV, then the AAC encode with one static
   gain) run at once, and a stream-copying mux writes the MP4 with faststart. Every editbay time
-  includes probing the sources, the audio job and the mux.
-- (a) The transcode floor that matters re-encodes our own output (same pictures, same duration)
-  with no filters; the testsrc2-only floor is harder to encode and flatters us. What our render
-  adds over it: probing the sources (one ffprobe each), decoding the sources (CRF 18, harder to
-  decode than our CRF 20 output) from the keyframe before each in-point, the filter graph, the
-  loudness pre-pass, the mux. Decoding alone, the picture's inputs took 1.9 s of CPU against
-  1.2 s for the floor's input (one AMD EPYC machine, medians of 5): a quarter more frames (the
-  pre-roll from each keyframe, and 0.2 s past each out-point for the trims), each harder to
-  decode. The 12 segments are read through one decoder (a concat-demuxer
-  listing, media/render/reads.py): with a decoder each, the picture's FFmpeg run spent about 0.4 s
-  more system CPU on this edit (96k page faults against 49k, 565 MB peak against 360 MB). Two x264
-  threading settings that change no quality setting: 6 frame threads on 2 cores (its default is
-  3), and a lookahead buffer of 30 frames (sync-lookahead; its default is 4) that rides out the
-  decoder's pre-roll at each segment, about 3% faster on the 12-segment edit. A plain transcode
-  gains about as much from the deeper buffer (4% in one test), so part of what (a) shows against
-  the floor is x264 tuning the plain transcode does not have.
+  includes the audio job, the mux and the sources' metadata: a renderer probes a file once for
+  as long as it is unchanged (ProbeCache, media/render/sources.py), so the first round probes
+  the sources and later rounds find them kept. The "every source probed" row clears what was
+  kept before each run (three ffprobe runs, about 0.1 s before the picture can start; in run
+  19 the two were within the spread).
+- (a) The transcode floor that matters re-encodes our own output (same pictures, same duration) with
+  no filters, to the preset's output: the same x264 preset, CRF, profile, pixel format and 2 s
+  keyframe interval. Until run 18 it kept x264's default interval (250 frames), which cost x264 1-4%
+  less in separate tests of this edit (in run 19, nothing); that ratio is still given. The
+  testsrc2-only floor is harder to encode and flatters us. What our render adds over the floor:
+  decoding the sources (CRF 18, harder to decode than our CRF 20 output) from the keyframe before
+  each in-point, the filter graph, the loudness pre-pass, the mux, and more FFmpeg processes (each
+  spends 0.04 s of CPU just starting: the distribution's build loads 215 shared libraries). On the
+  Intel Xeon machine of runs 18-19 (CPU seconds, medians of 3-5): the picture's FFmpeg run took 7.0,
+  of which decoding 1.39 (the floor's input: 0.94), the filters 0.18, and x264 5.48, the same as
+  x264 takes for the floor's pictures given raw; the audio job 0.67 (the pre-pass 0.18, the AAC
+  encode 0.48, as in the floor); the mux 0.06. Decoding has a quarter more frames (the pre-roll from
+  each keyframe, and 0.2 s past each out-point for the trims), each harder to decode. The 12
+  segments are read through one decoder (a concat-demuxer listing, media/render/reads.py): with a
+  decoder each, the picture's FFmpeg run spent about 0.4 s more system CPU on this edit (96k page
+  faults against 49k, 565 MB peak against 360 MB). Two x264 threading settings that change no
+  quality setting: 6 frame threads on 2 cores (its default is 3), and a lookahead buffer of 30
+  frames (sync-lookahead; its default is 4) that rides out the decoder's pre-roll at each segment,
+  about 3% faster on the 12-segment edit on an AMD EPYC machine (on the Intel Xeon, 3 and 6 threads
+  were within the spread). Tried and not kept: a single-threaded decoder (0.2 s less CPU, but the
+  picture took 5% longer: it starves x264).
 - (b) 12 segments of 8 s (a typical talking-head cut). Each segment re-encodes its head (from the
   in-point to the first keyframe) and a few tail frames: the copy runs on to the last closed
   boundary before the out-point, between groups of B-frames, found from the packets' decode order
@@ -384,9 +415,9 @@ Notes on the method:
   one core for 96 s; sample-exact cuts and the loudness gain need it). The finished file is
   checked by the mux's own report (-progress: the frames, exactly the timeline's, and the
   duration it wrote) rather than by probing it again, which cost about 0.1 s on one core while
-  the other had nothing to do; what still runs on one core only is probing the sources and the
-  mux. 5x the full re-encode is near what the machine allows, and whether one run meets it
-  depends on the machine's speed during it.
+  the other had nothing to do; what still runs on one core only is the mux (and, in the first
+  round, probing the sources). 5x the full re-encode is near what the machine allows, and
+  whether one run meets it depends on the machine's speed during it.
 - (c) Each worker is a process pinned to one core (CPU affinity inherited by its FFmpeg runs,
   -threads 1, x264 threads=1). One worker renders the whole timeline as the renderer does (video
   and audio at once on its core, then the mux). Two workers take the jobs from one queue: the
