@@ -93,3 +93,14 @@ def test_the_least_recently_used_entries_go_first(tmp_path):
     cache.put(("c",), info)
     assert cache.get(("b",)) is None
     assert cache.get(("a",)) is info and cache.get(("c",)) is info
+
+
+def test_listed_packets_are_kept_within_their_budget():
+    cache = ProbeCache(packets=10)
+    layout = sources.SourceInfo(duration_s=1.0, has_audio=False, packets=((0.0, True),) * 6)
+    cache.put(("a",), layout)
+    cache.put(("b",), layout)  # 12 listed: the older goes
+    assert cache.get(("a",)) is None and cache.get(("b",)) is layout
+    big = sources.SourceInfo(duration_s=1.0, has_audio=False, packets=((0.0, True),) * 20)
+    cache.put(("c",), big)  # over the budget alone: kept, as the only entry
+    assert cache.get(("b",)) is None and cache.get(("c",)) is big

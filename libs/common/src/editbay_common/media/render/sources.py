@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -72,9 +73,12 @@ class ProbeCache:
     of the first would leave them unchanged: a file changed less than ``settle_s`` before it was
     probed is not kept (as git treats "racy" index entries)."""
 
-    def __init__(self, entries: int = 64, settle_s: float = 2.0) -> None:
-        self.entries, self.settle_s = entries, settle_s
+    def __init__(self, entries: int = 64, packets: int = 200_000, settle_s: float = 2.0) -> None:
+        # ``packets``: how many listed packets (the smart path's layouts) it keeps in all, about
+        # 100 bytes each.
+        self.entries, self.packets, self.settle_s = entries, packets, settle_s
         self._found: OrderedDict[tuple[object, ...], SourceInfo] = OrderedDict()
+        self._lock = threading.Lock()  # for callers on more than one thread
 
     @staticmethod
     def identity(path: Path) -> tuple[int, ...] | None:
@@ -88,19 +92,27 @@ class ProbeCache:
         return time.time_ns() - max(identity[3], identity[4]) > self.settle_s * 1e9
 
     def get(self, key: tuple[object, ...]) -> SourceInfo | None:
-        found = self._found.get(key)
-        if found is not None:
-            self._found.move_to_end(key)
-        return found
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+            return found
 
     def put(self, key: tuple[object, ...], info: SourceInfo) -> None:
-        self._found[key] = info
-        self._found.move_to_end(key)
-        while len(self._found) > self.entries:
-            self._found.popitem(last=False)
+        with self._lock:
+            self._found[key] = info
+            self._found.move_to_end(key)
+            while len(self._found) > self.entries or (
+                len(self._found) > 1 and self._listed() > self.packets
+            ):
+                self._found.popitem(last=False)
 
     def clear(self) -> None:
-        self._found.clear()
+        with self._lock:
+            self._found.clear()
+
+    def _listed(self) -> int:
+        return sum(len(info.packets) for info in self._found.values())
 
 
 PROBED = ProbeCache()
