@@ -126,7 +126,7 @@ async def probe(
     """Read and validate a file's metadata. Raises ``MediaRejected`` with a reason code.
 
     ``keyframe_interval=False`` skips the second ffprobe run that estimates it (left None): the
-    renderer, which probes every source before each render, has no use for it."""
+    renderer, which probes its sources for each render (``render.sources``), has no use for it."""
     path = Path(path)
     size = _check_size(path, limits)
     data = await _ffprobe_json(path, limits)
