@@ -16,6 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import NamedTuple
 
 from editbay_common.media.limits import DEFAULT_LIMITS, INDEXED_DEMUXERS, MediaLimits
 from editbay_common.media.probe import keyframe_interval, probe, probe_with_packets
@@ -62,6 +63,16 @@ class SourceInfo:
         return self.video_codec is not None
 
 
+class FileIdentity(NamedTuple):
+    """What changes when a file is written to or replaced."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+
 class ProbeCache:
     """What probing found, by the file it was found in: the path and the file's identity
     (device, inode, size, modification and change times). Any write to the file or its
@@ -81,15 +92,16 @@ class ProbeCache:
         self._lock = threading.Lock()  # for callers on more than one thread
 
     @staticmethod
-    def identity(path: Path) -> tuple[int, ...] | None:
+    def identity(path: Path) -> FileIdentity | None:
         try:
             st = os.stat(path)
         except OSError:
             return None  # the probe says what is wrong with it
-        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        return FileIdentity(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
-    def settled(self, identity: tuple[int, ...]) -> bool:
-        return time.time_ns() - max(identity[3], identity[4]) > self.settle_s * 1e9
+    def settled(self, identity: FileIdentity) -> bool:
+        changed_ns = max(identity.mtime_ns, identity.ctime_ns)
+        return time.time_ns() - changed_ns > self.settle_s * 1e9
 
     def get(self, key: tuple[object, ...]) -> SourceInfo | None:
         with self._lock:
