@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from editbay_common.media.render.reads import (
     decoder_key,
     plan_runs,
     quote,
+    read_past_us,
 )
 from editbay_common.media.render.sources import SourceInfo
 
@@ -41,7 +43,7 @@ def test_runs_break_where_a_decoder_could_not_go_on(tmp_path):
         Segment(c, 0.0, 1.0), Segment(a, 0.0, 1.0), Segment(d, 0.0, 1.0),
         Segment(a, 5.0, 6.0), Segment(a, 7.0, 8.0, transition_in=Transition("crossfade", 0.5)),
     ))  # fmt: skip
-    runs = plan_runs(tl, infos)
+    runs = plan_runs(tl, infos, 30)
     assert [[e.source for e in r.entries] for r in runs] == [[a, b, a], [c], [a], [d], [a], [a]]
     hevc = {k: replace(v, video_codec="hevc") for k, v in infos.items()}
     assert decoder_key(hevc[a]) != decoder_key(hevc[b])  # out-of-band setup must match
@@ -54,7 +56,7 @@ def test_no_frame_of_one_entry_reaches_another_window(tmp_path):
     in-point land before its slot, at most its in-point (the file's start) before it."""
     src = tmp_path / "a.mp4"
     tl = Timeline(tuple(Segment(src, start, start + 0.5) for start in (0.0, 40.0, 3.3, 59.0)))
-    [run] = plan_runs(tl, {src: info(start_time_s=1.4)})
+    [run] = plan_runs(tl, {src: info(start_time_s=1.4)}, 30)
     for entry, after in zip(run.entries, run.entries[1:], strict=False):
         start, end = entry.window_s
         assert end - start == pytest.approx(0.5 + 0.2)
@@ -67,11 +69,53 @@ def test_no_frame_of_one_entry_reaches_another_window(tmp_path):
     assert text.count("duration ") == 3
 
 
+def test_entries_read_one_output_and_one_source_frame_past_their_out_point(tmp_path):
+    """Past the out-point an entry reads only what the last output frame may take: the source
+    frame nearest it. Where the frame rate is unknown or variable, 200 ms."""
+    src = tmp_path / "a.mp4"
+    at_30 = info(fps=Fraction(30))
+    assert read_past_us(Segment(src, 1.0, 2.0), at_30, 30) == 66_667 + 1_000
+    assert read_past_us(Segment(src, 1.0, 2.0, speed=2.0), at_30, 30) == 100_000 + 1_000
+    assert read_past_us(Segment(src, 1.0, 2.0), info(fps=Fraction(24)), 60) == 58_333 + 1_000
+    assert read_past_us(Segment(src, 1.0, 2.0), info(), 30) == 200_000
+    vfr = info(fps=Fraction(30), variable_frame_rate=True)
+    assert read_past_us(Segment(src, 1.0, 2.0), vfr, 30) == 200_000
+    [run] = plan_runs(Timeline((Segment(src, 1.0, 2.0),)), {src: at_30}, 30)
+    assert "inpoint 1.000000\noutpoint 2.067667\n" in run.listing()
+
+
+def nearest_source_frames(got: np.ndarray, source: np.ndarray) -> list[int]:
+    """For each frame of ``got``, the index of the source frame it is closest to."""
+    flat = source.reshape(len(source), -1)
+    return [int(((flat - frame.reshape(1, -1)) ** 2).mean(axis=1).argmin()) for frame in got]
+
+
+async def test_out_points_inside_long_runs_of_b_frames_keep_their_last_frames(small, tmp_path, mt):
+    """Eight B-frames between references: the reference shown after an out-point is decoded
+    before the frames shown up to it. Every segment still ends on the frame before its
+    out-point (each source frame is unlike its neighbours, so a frame held over would show)."""
+    src = tmp_path / "bframes.mp4"
+    unlike = "geq=lum='mod(N*53+X+Y\\,256)':cb=128:cr=128"
+    mt.ffmpeg("-f", "lavfi", "-i", f"nullsrc=s=320x180:r=30:d=4,{unlike},format=yuv420p",
+              "-c:v", "libx264", "-crf", "8", "-g", "60",
+              "-x264-params", "bframes=8:b-adapt=0:b-pyramid=none:scenecut=0",
+              "-pix_fmt", "yuv420p", str(src))  # fmt: skip
+    # out-points on each position of a run of B-frames (frames 1-8, 10-17, ... are B-frames)
+    segments = tuple(Segment(src, start / 30, end / 30) for start, end in
+                     ((2, 12), (20, 25), (40, 47), (55, 64), (70, 79), (90, 98)))  # fmt: skip
+    tl = Timeline(segments, normalize_loudness=False)
+    out = await render(tl, small, tmp_path / "out.mp4", allow_smart=False)
+    source = first_frames(src, 320, 180)
+    expected = [i for start, end in ((2, 12), (20, 25), (40, 47), (55, 64), (70, 79), (90, 98))
+                for i in range(start, end)]  # fmt: skip
+    assert nearest_source_frames(first_frames(out.path, 320, 180), source) == expected
+
+
 def test_unindexed_sources_are_read_from_before_their_start(tmp_path):
     """A seek to the very start of an MPEG-TS file can land on its second keyframe; reading from
     before its start finds the first."""
     src = tmp_path / "a.ts"
-    [run] = plan_runs(Timeline((Segment(src, 0.4, 1.0),)), {src: info(seek_preroll_s=2.5)})
+    [run] = plan_runs(Timeline((Segment(src, 0.4, 1.0),)), {src: info(seek_preroll_s=2.5)}, 30)
     [entry] = run.entries
     assert entry.inpoint_us == -2_100_000 and entry.lead_us == 2_500_000
     assert entry.window_s == pytest.approx((2.5, 2.5 + 0.6 + 0.2))
@@ -114,7 +158,7 @@ async def test_runs_show_exactly_the_frames_the_edit_names(footage, small, tmp_p
     )
     tl = Timeline(segments)
     infos = await load_sources(tl)
-    runs = plan_runs(tl, infos)
+    runs = plan_runs(tl, infos, 30)
     assert [len(r.entries) for r in runs] == [3, 1, 3]
     captured: list[list[str]] = []
     run = process.run

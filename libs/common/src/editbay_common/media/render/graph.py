@@ -125,12 +125,14 @@ def _fade_in_frames(seg: Segment, fps: int, frames: int) -> int:
     return min(tr_in.frames(fps), frames) if tr_in is not None and tr_in.kind == "fade" else 0
 
 
-def _pictures(timeline: Timeline, infos: Mapping[Path, SourceInfo], scratch: Path) -> list[Any]:
+def _pictures(
+    timeline: Timeline, infos: Mapping[Path, SourceInfo], scratch: Path, fps: int
+) -> list[Any]:
     """Each segment's frames from its in-point on, read in runs through one decoder each: the
     runs' listings are written to ``scratch``, and each segment's window is trimmed out of a
     split of its run's stream."""
     out = []
-    for i, run in enumerate(plan_runs(timeline, infos)):
+    for i, run in enumerate(plan_runs(timeline, infos, fps)):
         listing = scratch / f"reads-{i:04d}.ffconcat"
         listing.write_text(run.listing(), encoding="utf-8")
         # the listing names only the files the probe read as ``run.demuxer``
@@ -374,9 +376,10 @@ def _picture(
     timeline: Timeline, preset: Preset, infos: Mapping[Path, SourceInfo], scratch: Path,
     font: Path | None, cues: Sequence[Cue],
 ) -> Any:  # fmt: skip
+    reads = _pictures(timeline, infos, scratch, preset.fps)
     pieces = [
         _segment_video(seg, v, preset, infos[seg.source])
-        for seg, v in zip(timeline.segments, _pictures(timeline, infos, scratch), strict=True)
+        for seg, v in zip(timeline.segments, reads, strict=True)
     ]
     v = _join(timeline, pieces, preset, video=True).stream
     frames = timeline.frame_count(preset.fps)

@@ -29,7 +29,8 @@ from editbay_common.media.render.sources import SourceInfo
 from editbay_common.media.render.timeline import Segment, Timeline
 
 US = 1_000_000
-# How much more than a segment needs its entry reads: the exact trims of the graph decide.
+# How far past a segment's out-point its entry reads where the source's frame rate is unknown or
+# variable (``read_past_us``); the exact trims of the graph decide what is kept.
 READ_PAST_US = 200_000
 # Room after an entry's out-point for frames that are decoded before it but shown after (B-frames;
 # at most 16 frames, at any frame rate above 1.6 fps), and before the next entry's earliest frame.
@@ -89,8 +90,24 @@ class Run:
         return "\n".join(lines) + "\n"
 
 
-def plan_runs(timeline: Timeline, infos: Mapping[Path, SourceInfo]) -> list[Run]:
-    """The timeline's segments, in order, as runs of entries."""
+def read_past_us(seg: Segment, info: SourceInfo, fps: int) -> int:
+    """How far past ``seg``'s out-point its entry reads, for an output at ``fps``.
+
+    The concat demuxer ends an entry at its first packet *decoded* at or after the out-point, so
+    every frame shown before that point is read, and so are the frames it refers to, which are
+    decoded earlier: B-frames need no room of their own. What the graph needs past the out-point
+    is the source frame nearest the segment's last output frame (``fps`` takes the nearest), at
+    most half a source frame past it: one output frame (at the segment's speed) and one source
+    frame cover it, and a millisecond covers the rounding. Whatever is read past that is decoded,
+    filtered and thrown away; a fixed 200 ms cost the 12-segment benchmark edit about 0.3 s of CPU
+    and 4% of its time."""
+    if info.fps is None or info.fps <= 0 or info.variable_frame_rate:
+        return READ_PAST_US
+    return _us(seg.speed / fps + 1 / float(info.fps)) + 1_000
+
+
+def plan_runs(timeline: Timeline, infos: Mapping[Path, SourceInfo], fps: int) -> list[Run]:
+    """The timeline's segments, in order, as runs of entries, for an output at ``fps``."""
     runs: list[tuple[tuple[object, ...], list[Entry], str | None]] = []
     for seg in timeline.segments:
         info = infos[seg.source]
@@ -105,13 +122,13 @@ def plan_runs(timeline: Timeline, infos: Mapping[Path, SourceInfo]) -> list[Run]
         else:
             runs.append((key, [], info.demuxer))
             slot = 0  # the demuxer starts its timeline with the first entry's in-point
-        runs[-1][1].append(_entry(seg, info, seek_us, slot))
+        runs[-1][1].append(_entry(seg, info, seek_us, slot, read_past_us(seg, info, fps)))
     return [Run(tuple(entries), demuxer) for _, entries, demuxer in runs]
 
 
-def _entry(seg: Segment, info: SourceInfo, seek_us: int, slot_us: int) -> Entry:
+def _entry(seg: Segment, info: SourceInfo, seek_us: int, slot_us: int, past_us: int) -> Entry:
     lead = _us(seg.in_s) - seek_us
-    read = lead + _us(seg.out_s) - _us(seg.in_s) + READ_PAST_US
+    read = lead + _us(seg.out_s) - _us(seg.in_s) + past_us
     return Entry(seg.source, _us(info.start_time_s) + seek_us, read, slot_us, lead)
 
 
