@@ -204,6 +204,8 @@ def test_deploy_dockerfile_media_tools(target: str) -> None:
         (install,) = installs
         words = shlex.split(install)
         assert {"--no-install-recommends", "ffmpeg", "fonts-dejavu-core"} <= set(words)
+        if target == "renderer":  # the fallback font of emoji in titles
+            assert "fonts-symbola" in words
         assert "rm -rf /var/lib/apt/lists/*" in install
     else:
         assert not installs

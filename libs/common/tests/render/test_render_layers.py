@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from editbay_common.media.render import MusicBed, Overlay, Segment, Timeline, Transition, render
 from editbay_common.media.render.captions import parse_captions, to_srt, to_vtt
+from editbay_common.media.render.fonts import covers, fallback_for, font_for_text, is_invisible
 from editbay_common.media.render.graph import build_args
 from editbay_common.media.render.sources import source_info
 from editbay_common.media.render.text import default_font
@@ -74,6 +76,75 @@ async def test_text_is_read_from_files_never_spliced(footage, small, tmp_path, m
                   - mt.gray_frame(plain.path, 0.7, 320, 180).astype(int))  # fmt: skip
     assert diff[60:120, :].mean() > 5  # title drawn mid-picture
     assert diff[150:, :150].mean() > 5  # lower third band bottom-left
+
+
+async def _title_frames(mt, footage_still: Path, small, dest: Path, text: str | None,
+                        times: tuple[float, ...]) -> list[np.ndarray]:  # fmt: skip
+    """Frames of a 2 s render of a still picture with ``text`` as a title (None: no title)."""
+    overlays = () if text is None else (Overlay.title(text, 0.0, 2.0),)
+    tl = Timeline((Segment(footage_still, 0.0, 2.0),), overlays=overlays)
+    result = await render(tl, small, dest, allow_smart=False)
+    return [mt.gray_frame(result.path, t, 320, 180).astype(int) for t in times]
+
+
+@pytest.fixture(scope="module")
+def still(tmp_path_factory, mt) -> Path:
+    """A take whose picture never changes (colour bars): any change comes from the text."""
+    return mt.make_take(tmp_path_factory.mktemp("still") / "bars.mp4", pattern="smptebars",
+                        seconds=3)  # fmt: skip
+
+
+async def test_expansion_sequences_are_drawn_as_written(still, small, tmp_path, mt):
+    # With expansion on, %{pts} and %{n} would draw the time and the frame number, which change
+    # every frame; drawn literally, the picture stays the same from frame to frame.
+    times = (0.2, 1.3, 1.9)
+    frames = await _title_frames(mt, still, small, tmp_path / "x.mp4", "%{pts} %{n} \\ it's",
+                                 times)  # fmt: skip
+    plain = await _title_frames(mt, still, small, tmp_path / "p.mp4", None, times[:1])
+    band = slice(60, 120)
+    assert np.abs(frames[0] - plain[0])[band].mean() > 2  # the title is there
+    # what expanded text would look like: the same line with the values of two frames
+    early, late = [
+        (await _title_frames(mt, still, small, tmp_path / f"{i}.mp4", text, times[:1]))[0]
+        for i, text in enumerate(("0.200000 6 \\ it's", "1.300000 39 \\ it's"))
+    ]
+    changing = np.abs(late - early)[band].mean()
+    for later in frames[1:]:
+        assert np.abs(later - frames[0])[band].mean() < changing / 3
+
+
+async def test_emoji_is_drawn_from_a_fallback_font(still, small, tmp_path, mt):
+    primary = await default_font()
+    assert 0x1F3AC not in covers(primary)  # DejaVu has no emoji: the fallback is needed
+    font, text = font_for_text(primary, "🎬")
+    assert text == "🎬" and font != primary and 0x1F3AC in covers(font)
+    assert covers(primary) <= covers(font)  # every glyph of the primary font is still there
+    at = (0.5,)
+    emoji = (await _title_frames(mt, still, small, tmp_path / "e.mp4", "🎬🎬", at))[0]
+    plain = (await _title_frames(mt, still, small, tmp_path / "p.mp4", None, at))[0]
+    # a code point no font has: drawn as the missing-glyph box, which the emoji must not be
+    boxes = (await _title_frames(mt, still, small, tmp_path / "b.mp4", "\U0010fffd" * 2, at))[0]
+    drawn_emoji, drawn_boxes = np.abs(emoji - plain) > 40, np.abs(boxes - plain) > 40
+    assert drawn_emoji.sum() > 40  # something is drawn
+    # and it is not the boxes: most of what either draws is drawn by one of them only
+    assert (drawn_emoji ^ drawn_boxes).sum() > 0.5 * (drawn_emoji | drawn_boxes).sum()
+
+
+def test_invisible_characters_no_font_has_are_left_out(tmp_path):
+    primary = Path(asyncio.run(default_font()))
+    _, text = font_for_text(primary, "ok\u2063go")  # U+2063 INVISIBLE SEPARATOR
+    assert text in ("okgo", "ok\u2063go")  # kept only where a font maps it
+    if 0x2063 not in covers(primary):
+        assert fallback_for(0x2063) is not None or text == "okgo"
+    assert is_invisible(0xFE0F) and is_invisible(0x200D) and not is_invisible(ord("a"))
+
+
+def test_ffmpeg_shapes_right_to_left_text():
+    # drawtext reorders and joins Arabic and Hebrew only when FFmpeg is built with FriBiDi,
+    # which adds its text_shaping option.
+    out = subprocess.run(["ffmpeg", "-hide_banner", "-h", "filter=drawtext"],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "text_shaping" in out
 
 
 async def test_image_pip_and_split_overlays(footage, small, tmp_path, mt):

@@ -24,6 +24,7 @@ from editbay_common.media import process
 from editbay_common.media.limits import DEFAULT_LIMITS
 from editbay_common.media.probe import input_url
 from editbay_common.media.render.captions import Cue
+from editbay_common.media.render.fonts import font_for_text
 from editbay_common.media.render.loudness import Gain
 from editbay_common.media.render.presets import Preset
 from editbay_common.media.render.reads import plan_runs
@@ -252,8 +253,9 @@ class _Layers:
     def _drawtext(self, v: Any, text: str, enable: str, size: int, x: str, y: str,
                   **extra: Any) -> Any:  # fmt: skip
         assert self.font is not None and self.texts is not None
+        font, text = font_for_text(self.font, text)  # fallback glyphs (emoji, CJK) merged in
         return v.filter(
-            "drawtext", fontfile=str(self.font), textfile=str(self.texts.write(text)),
+            "drawtext", fontfile=str(font), textfile=str(self.texts.write(text)),
             expansion="none", fontsize=size, fontcolor=extra.pop("fontcolor", "white"),
             x=x, y=y, enable=enable, borderw=max(1, size // 20), bordercolor="black@0.6", **extra,
         )  # fmt: skip
