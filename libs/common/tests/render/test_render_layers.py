@@ -130,12 +130,15 @@ async def test_emoji_is_drawn_from_a_fallback_font(still, small, tmp_path, mt):
     assert (drawn_emoji ^ drawn_boxes).sum() > 0.5 * (drawn_emoji | drawn_boxes).sum()
 
 
-def test_invisible_characters_no_font_has_are_left_out(tmp_path):
+def test_invisible_characters_no_font_has_are_left_out():
     primary = Path(asyncio.run(default_font()))
-    _, text = font_for_text(primary, "ok\u2063go")  # U+2063 INVISIBLE SEPARATOR
-    assert text in ("okgo", "ok\u2063go")  # kept only where a font maps it
-    if 0x2063 not in covers(primary):
-        assert fallback_for(0x2063) is not None or text == "okgo"
+    # U+E0001 LANGUAGE TAG (a format character) is in no installed font: left out, not a box
+    assert fallback_for(0xE0001) is None
+    assert font_for_text(primary, "ok\U000e0001go") == (primary, "okgo")
+    # U+FE0F (emoji presentation) is mapped by DejaVu: kept, and drawtext draws it as nothing
+    assert font_for_text(primary, "ok\ufe0f") == (primary, "ok\ufe0f")
+    # a visible character no font has stays, drawn as the missing-glyph box
+    assert font_for_text(primary, "\U0010fffd") == (primary, "\U0010fffd")
     assert is_invisible(0xFE0F) and is_invisible(0x200D) and not is_invisible(ord("a"))
 
 
