@@ -7,7 +7,7 @@ import contextlib
 import logging
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,12 @@ from editbay_common.media.render.audio import WL, mux, render_audio
 from editbay_common.media.render.captions import read_captions, shift_cues, write_sidecars
 from editbay_common.media.render.graph import OutputSpec, build_args
 from editbay_common.media.render.presets import Preset
-from editbay_common.media.render.sources import SourceInfo, source_info
+from editbay_common.media.render.sources import (
+    STILL_DEMUXERS,
+    SourceInfo,
+    source_info,
+    still_info,
+)
 from editbay_common.media.render.text import default_font
 from editbay_common.media.render.timeline import Timeline
 from editbay_common.media.render.verify import (
@@ -41,7 +46,8 @@ class RenderResult:
 
 
 class RenderInputError(ValueError):
-    """The timeline refers to something unusable (missing source, no video stream)."""
+    """The timeline refers to something unusable (a missing or refused file, a source without
+    video, a music bed without sound)."""
 
 
 # How far past a source's last out-point its packets are listed: the layout at an out-point
@@ -50,25 +56,57 @@ PACKETS_PAST_OUT_S = 2.0
 
 
 async def load_sources(timeline: Timeline, *, packets: bool = False) -> dict[Path, SourceInfo]:
-    """Probe every source once (``packets``: with its packet layout, for the smart path, read
-    only as far as the timeline uses the source)."""
+    """Probe and validate every file the timeline reads, once each, before a graph reads any:
+    the segments' sources (``packets``: with their packet layout, for the smart path, read only
+    as far as the timeline uses them), the pip and split overlays' and the music bed's (all
+    through the hardened probe), and the image overlays' (PNG or JPEG by their content, see
+    ``still_info``). They are all untrusted media: what is unusable raises
+    ``RenderInputError`` naming the file and why."""
     until: dict[Path, float] = {}
     for seg in timeline.segments:
         until[seg.source] = max(until.get(seg.source, 0.0), seg.out_s + PACKETS_PAST_OUT_S)
-    try:
-        found = await asyncio.gather(
-            *(source_info(p, packets_until_s=until[p] if packets else None) for p in until)
-        )
-    except MediaRejected as exc:
-        raise RenderInputError(f"unusable source: {exc}") from exc
-    infos = dict(zip(until, found, strict=True))
+    # What each file is read as, by the first use that names it.
+    roles: dict[Path, str] = dict.fromkeys(until, "source")
+    for ov in timeline.overlays:
+        if ov.source is not None:
+            roles.setdefault(ov.source, f"{ov.kind} overlay")
+    if timeline.music is not None:
+        roles.setdefault(timeline.music.source, "music bed")
+
+    async def checked(path: Path, role: str) -> SourceInfo:
+        try:
+            if role == "image overlay":
+                return await still_info(path)
+            return await source_info(path, packets_until_s=until.get(path) if packets else None)
+        except MediaRejected as exc:
+            raise RenderInputError(f"{role} {path.name}: {exc}") from exc
+
+    found = await process.together(*(checked(path, role) for path, role in roles.items()))
+    infos = dict(zip(roles, found, strict=True))
     for seg in timeline.segments:
         info = infos[seg.source]
         if not info.has_video:
             raise RenderInputError(f"{seg.source.name} has no video stream")
         if info.duration_s and seg.in_s >= info.duration_s:
             raise RenderInputError(f"{seg.source.name}: in-point {seg.in_s}s is past its end")
+    for ov in timeline.overlays:
+        if ov.source is None:
+            continue
+        info = infos[ov.source]
+        if (ov.kind == "image") != (info.demuxer in STILL_DEMUXERS):
+            wanted = "a PNG or JPEG image" if ov.kind == "image" else "a video"
+            raise RenderInputError(f"{ov.kind} overlay {ov.source.name} is not {wanted}")
+        if not info.has_video:
+            raise RenderInputError(f"{ov.kind} overlay {ov.source.name} has no video stream")
+    music = timeline.music
+    if music is not None and not infos[music.source].has_audio:
+        raise RenderInputError(f"music bed {music.source.name} has no audio stream")
     return infos
+
+
+def segment_sources(timeline: Timeline, infos: Mapping[Path, SourceInfo]) -> dict[Path, SourceInfo]:
+    """Of ``infos``, the segments' sources alone (what the smart path cuts)."""
+    return {seg.source: infos[seg.source] for seg in timeline.segments}
 
 
 class Progress:
@@ -131,7 +169,8 @@ async def render(
     try:
         progress = Progress(on_progress, timeline.frame_count(preset.fps))
         job = _Job(timeline, preset, infos, tmp, scratch, progress, timeout_s, threads)
-        if smart_wanted and smart.eligible(timeline, preset, infos):
+        # a music bed or overlay source is no take: it decides nothing about copying takes
+        if smart_wanted and smart.eligible(timeline, preset, segment_sources(timeline, infos)):
             used_smart = await _try_smart(job, decode=verify)
         if not used_smart:
             await _render_full(job)

@@ -61,9 +61,9 @@ class _Piece:
     frames: int
 
 
-def _source_opts(info: SourceInfo | None) -> dict[str, str]:
+def _source_opts(info: SourceInfo) -> dict[str, str]:
     """Local files only, and the demuxer the probe found (no content sniffing on re-open)."""
-    if info is not None and info.demuxer:
+    if info.demuxer:
         return {**WL, "f": info.demuxer}
     return {**WL, "format_whitelist": DEFAULT_LIMITS.demuxer_whitelist()}
 
@@ -245,10 +245,14 @@ def _place(position: str, xs: Mapping[str, str], ys: Mapping[str, str]) -> tuple
 
 
 class _Layers:
-    """Draws overlays and captions on the joined picture."""
+    """Draws overlays and captions on the joined picture; ``infos`` has the overlays' sources
+    as ``engine.load_sources`` validated them."""
 
-    def __init__(self, preset: Preset, font: Path | None, texts: TextFiles | None) -> None:
-        self.p, self.font, self.texts = preset, font, texts
+    def __init__(
+        self, preset: Preset, infos: Mapping[Path, SourceInfo], font: Path | None,
+        texts: TextFiles | None,
+    ) -> None:  # fmt: skip
+        self.p, self.infos, self.font, self.texts = preset, infos, font, texts
 
     def _drawtext(self, v: Any, text: str, enable: str, size: int, x: str, y: str,
                   **extra: Any) -> Any:  # fmt: skip
@@ -267,17 +271,17 @@ class _Layers:
         if ov.kind in ("title", "lower_third"):
             return self._text_layer(v, ov, enable, margin)
         assert ov.source is not None
+        info = self.infos[ov.source]
         if ov.kind == "image":
-            # Still images: PNG/JPEG only, read by the image demuxers (not the sniffing image2).
-            img = ffmpeg.input(input_url(ov.source), loop=1, framerate=p.fps, t=f"{ov.end_s:.6f}",
-                               f="image2", **WL)  # fmt: skip
-            layer = img.video.filter("scale", _even(p.width * ov.scale), -2).filter(
-                "format", "rgba"
-            )
+            # A still PNG or JPEG, read by the demuxer of its format (png_pipe, jpeg_pipe; never
+            # the pattern-reading image2): its one picture, held by the overlay to the end.
+            img = ffmpeg.input(input_url(ov.source), f=info.demuxer, **WL).video
+            layer = img.filter("trim", end_frame=1).filter("scale", _even(p.width * ov.scale), -2)
+            layer = layer.filter("format", "rgba")
             x, y = _overlay_xy(ov.position, margin)
-            return v.overlay(layer, x=x, y=y, enable=enable, eof_action="pass")
+            return v.overlay(layer, x=x, y=y, enable=enable, eof_action="repeat")
         clip = ffmpeg.input(input_url(ov.source), ss=f"{ov.source_in_s:.6f}",
-                            t=f"{ov.duration_s + 0.2:.6f}", **_source_opts(None)).video  # fmt: skip
+                            t=f"{ov.duration_s + 0.2:.6f}", **_source_opts(info)).video  # fmt: skip
         clip = clip.filter("setpts", "PTS-STARTPTS").filter("fps", fps=p.fps)
         if ov.kind == "pip":
             w = _even(p.width * ov.scale)
@@ -325,11 +329,14 @@ class _Layers:
         return v
 
 
-def _music(timeline: Timeline, dialogue: Any, preset: Preset, samples: int) -> Any:
+def _music(
+    timeline: Timeline, dialogue: Any, preset: Preset, infos: Mapping[Path, SourceInfo],
+    samples: int,
+) -> Any:  # fmt: skip
     bed = timeline.music
     assert bed is not None
     music = ffmpeg.input(input_url(bed.source), stream_loop=-1, ss=f"{bed.offset_s:.6f}",
-                         **_source_opts(None)).audio  # fmt: skip
+                         **_source_opts(infos[bed.source])).audio  # fmt: skip
     music = music.filter("aresample", preset.audio_rate).filter(
         "aformat", sample_fmts="fltp", channel_layouts="stereo"
     )
@@ -362,9 +369,11 @@ def build_args(
     """FFmpeg arguments that render ``timeline``'s picture (``video``) or its sound (``audio``,
     ``measure``) to ``dest`` in one invocation.
 
-    The picture needs ``scratch``, where the listings of its reads and its text files go. With
-    ``normalize_loudness`` the ``audio`` output needs ``gain`` and ``audio``, the programme's
-    audio as the ``measure`` pass wrote it (see ``loudness``)."""
+    ``infos`` has every file the timeline reads (its segments', overlays' and music bed's
+    sources) as ``engine.load_sources`` validated them. The picture needs ``scratch``, where the
+    listings of its reads and its text files go. With ``normalize_loudness`` the ``audio``
+    output needs ``gain`` and ``audio``, the programme's audio as the ``measure`` pass wrote it
+    (see ``loudness``)."""
     if spec.kind == "video":
         if scratch is None:
             raise ValueError("the picture's graph needs a scratch folder")
@@ -385,7 +394,7 @@ def _picture(
     ]
     v = _join(timeline, pieces, preset, video=True).stream
     frames = timeline.frame_count(preset.fps)
-    return _video_layers(timeline, v, preset, frames, font, TextFiles(scratch), cues)
+    return _video_layers(timeline, v, preset, infos, frames, font, TextFiles(scratch), cues)
 
 
 def _sound(
@@ -399,7 +408,7 @@ def _sound(
             _segment_audio(s, i, preset, infos[s.source]) for i, s in enumerate(timeline.segments)
         ]
         a = _join(timeline, pieces, preset, video=False).stream
-        a = _programme_audio(timeline, a, preset, samples)
+        a = _programme_audio(timeline, a, preset, infos, samples)
     else:
         a = ffmpeg.input(str(audio), f="wav", **WL).audio
     if spec.kind == "measure":
@@ -420,11 +429,11 @@ def _sound(
 
 
 def _video_layers(
-    timeline: Timeline, v: Any, preset: Preset, frames: int, font: Path | None,
-    texts: TextFiles | None, cues: Sequence[Cue],
+    timeline: Timeline, v: Any, preset: Preset, infos: Mapping[Path, SourceInfo], frames: int,
+    font: Path | None, texts: TextFiles | None, cues: Sequence[Cue],
 ) -> Any:  # fmt: skip
     """Overlays, burnt-in captions and the final fade, on the joined picture."""
-    layers = _Layers(preset, font, texts)
+    layers = _Layers(preset, infos, font, texts)
     for ov in timeline.overlays:
         v = layers.overlay(v, ov)
     if cues:
@@ -435,7 +444,9 @@ def _video_layers(
     return v
 
 
-def _programme_audio(timeline: Timeline, a: Any, preset: Preset, samples: int) -> Any:
+def _programme_audio(
+    timeline: Timeline, a: Any, preset: Preset, infos: Mapping[Path, SourceInfo], samples: int
+) -> Any:
     """The joined dialogue with the final fade and the music bed, at the exact length."""
     fps, rate = preset.fps, preset.audio_rate
     if timeline.fade_out_s > 0:
@@ -443,7 +454,7 @@ def _programme_audio(timeline: Timeline, a: Any, preset: Preset, samples: int) -
         ns = samples_for_frames(n, fps, rate)
         a = a.filter("afade", type="out", start_sample=samples - ns, nb_samples=ns)
     if timeline.music is not None:
-        a = _music(timeline, a, preset, samples)
+        a = _music(timeline, a, preset, infos, samples)
     # Make sure of the rate, format and exact length the measurement and the encoder see.
     a = a.filter("aresample", rate).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
     return a.filter("apad", whole_len=samples).filter("atrim", end_sample=samples)

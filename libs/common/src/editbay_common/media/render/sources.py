@@ -1,28 +1,53 @@
 """What the renderer needs to know about its source files (ffprobe, run asynchronously).
 
 Sources are probed with the hardened ``editbay_common.media.probe``, with the packet layout the
-smart path cuts by when it may be taken. A renderer renders the same takes again and again (each
-round of review, each chunk of a chunked render), so what a probe found is kept for as long as
-the file is unchanged (``ProbeCache``).
+smart path cuts by when it may be taken; still images (image overlays) are told apart by their
+first bytes and read by the demuxer of that one format (``still_info``). A renderer renders the
+same takes again and again (each round of review, each chunk of a chunked render), so what a
+probe found is kept for as long as the file is unchanged (``ProbeCache``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
 
-from editbay_common.media.limits import DEFAULT_LIMITS, INDEXED_DEMUXERS, MediaLimits
-from editbay_common.media.probe import keyframe_interval, probe, probe_with_packets
+from editbay_common.media.limits import (
+    DEFAULT_LIMITS,
+    INDEXED_DEMUXERS,
+    MediaLimits,
+    MediaRejected,
+)
+from editbay_common.media.probe import (
+    _check_resolution,
+    _check_size,
+    input_url,
+    keyframe_interval,
+    probe,
+    probe_with_packets,
+)
+from editbay_common.media.process import FFPROBE, PROTOCOL_WHITELIST, FFmpegTimeout, run
 
 # The pre-roll when the keyframe interval could not be measured.
 UNKNOWN_GOP_PREROLL_S = 10.0
+
+# Still images by their first bytes: the demuxer of that format, and the codec it must hold.
+# Never image2, which reads a file name as a pattern of several files and picks its demuxer by
+# the name's extension.
+STILL_FORMATS: dict[bytes, tuple[str, str]] = {
+    b"\x89PNG\r\n\x1a\n": ("png_pipe", "png"),
+    b"\xff\xd8\xff": ("jpeg_pipe", "mjpeg"),
+}
+STILL_DEMUXERS = frozenset(demuxer for demuxer, _ in STILL_FORMATS.values())
 
 
 @dataclass(frozen=True)
@@ -136,12 +161,26 @@ async def source_info(
     """Probe a source through the hardened ``probe`` (limits, allow-listed demuxers); with
     ``packets_until_s``, list its video packets up to that time in the same ffprobe run (the
     smart path's layout). An unchanged file probed alike before is not probed again."""
+    return await _cached(path, (limits, packets_until_s),
+                         lambda: _probe_source(path, limits, packets_until_s))  # fmt: skip
+
+
+async def still_info(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> SourceInfo:
+    """Validate a still image (an image overlay): a PNG or a JPEG by its first bytes, read by
+    that format's demuxer alone, one picture within ``limits``. Its ``demuxer`` is the one to
+    read it with. Anything else raises ``MediaRejected``; kept like ``source_info``."""
+    return await _cached(path, (limits, "still"), lambda: _probe_still(path, limits))
+
+
+async def _cached(
+    path: Path, how: tuple[object, ...], probe_file: Callable[[], Awaitable[SourceInfo]]
+) -> SourceInfo:
     identity = await asyncio.to_thread(ProbeCache.identity, path)
-    key = (str(path), identity, limits, packets_until_s)
+    key = (str(path), identity, *how)
     if identity is not None and (known := PROBED.get(key)) is not None:
         return known
     keep = identity is not None and PROBED.settled(identity)
-    info = await _probe_source(path, limits, packets_until_s)
+    info = await probe_file()
     # Kept only if the file did not change while it was read.
     if keep and await asyncio.to_thread(ProbeCache.identity, path) == identity:
         PROBED.put(key, info)
@@ -176,3 +215,44 @@ async def _probe_source(
     if a is not None:
         fields |= {"audio_codec": a.codec, "channels": a.channels, "sample_rate": a.sample_rate}
     return SourceInfo(**fields)
+
+
+def still_format(path: Path) -> tuple[str, str]:
+    """The demuxer and codec of a still image by its first bytes (PNG or JPEG only)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise MediaRejected("NOT_MEDIA", "the file cannot be read") from exc
+    for magic, found in STILL_FORMATS.items():
+        if head.startswith(magic):
+            return found
+    raise MediaRejected("FORMAT_NOT_ALLOWED", "the file is neither a PNG nor a JPEG image")
+
+
+async def _probe_still(path: Path, limits: MediaLimits) -> SourceInfo:
+    path = Path(path)
+    _check_size(path, limits)
+    demuxer, codec = await asyncio.to_thread(still_format, path)
+    args = [
+        FFPROBE, "-hide_banner", "-loglevel", "error",
+        "-protocol_whitelist", PROTOCOL_WHITELIST, "-f", demuxer,
+        "-show_streams", "-of", "json", input_url(path),
+    ]  # fmt: skip
+    try:
+        result = await run(args, timeout=limits.timeout_s, check=False)
+    except FFmpegTimeout as exc:
+        raise MediaRejected(
+            "TIMEOUT", f"probing took longer than {limits.timeout_s:.0f} s"
+        ) from exc
+    try:
+        streams = json.loads(result.stdout or b"{}").get("streams") or []
+    except json.JSONDecodeError as exc:
+        raise MediaRejected("NOT_MEDIA", "ffprobe gave unreadable output") from exc
+    if result.returncode != 0 or len(streams) != 1 or streams[0].get("codec_name") != codec:
+        raise MediaRejected("CORRUPT", f"the file does not read as one {codec} picture")
+    _check_resolution(streams[0], limits)
+    return SourceInfo(
+        duration_s=0.0, has_audio=False, video_codec=codec, width=int(streams[0]["width"]),
+        height=int(streams[0]["height"]), pix_fmt=streams[0].get("pix_fmt"), demuxer=demuxer,
+    )  # fmt: skip
