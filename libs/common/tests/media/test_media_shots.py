@@ -43,6 +43,19 @@ async def test_f1_on_generated_cuts(shots_video: tuple[Path, SynthTruth]) -> Non
     assert f1_score(truth.cuts, found, tolerance_s=2 / 25) >= 0.98
 
 
+async def test_f1_at_the_benchmarks_size(tmp_path: Path) -> None:
+    """Five minutes with 60 hard cuts between unlike shots (as in the shots benchmark, at a small
+    picture size so that it is quick to make): found within two frames, F1 at least 0.98."""
+    rng = np.random.default_rng(60)
+    raw = rng.uniform(2.0, 8.0, 61)
+    lengths = (raw * 300.0 / raw.sum()).tolist()
+    path = tmp_path / "five-minutes.mp4"
+    truth = await synth_shots(path, lengths, size=(160, 90), with_audio=False)
+    assert len(truth.cuts) == 60 and truth.duration_s == pytest.approx(300.0, abs=0.1)
+    found = await detect_shots(path)
+    assert f1_score(truth.cuts, found, tolerance_s=2 / 25) >= 0.98
+
+
 async def test_shot_lengths_match_the_generated_ones(shots_video: tuple[Path, SynthTruth]) -> None:
     path, truth = shots_video
     lengths = shot_lengths(await detect_shots(path), truth.duration_s)
