@@ -62,13 +62,34 @@ def test_stored_media_and_analysis_become_messages() -> None:
         "duration_s": 2.5,
         "size_bytes": 10,
         "stream_count": 2,
-        "video": {"codec": "h264", "width": 320, "height": 180, "fps": 25.0, "rotation": 90},
+        "video": {
+            "codec": "h264",
+            "width": 320,
+            "height": 180,
+            "fps": 25.0,
+            "rotation": 90,
+            "variable_frame_rate": True,
+            "keyframe_interval_s": 2.0,
+        },
         "audio": {"codec": "aac", "channels": 2, "sample_rate": 48000},
     }
     facts = media_facts(media)
     assert (facts.video_codec, facts.width, facts.height, facts.rotation) == ("h264", 320, 180, 90)
     assert (facts.audio_codec, facts.audio_channels, facts.audio_sample_rate) == ("aac", 2, 48000)
+    assert facts.variable_frame_rate and facts.keyframe_interval_seconds == 2.0
     assert media_facts({**media, "audio": None}).audio_codec == ""
+    unknown = media_facts({**media, "video": {**media["video"], "keyframe_interval_s": None}})
+    assert unknown.keyframe_interval_seconds == 0.0
+    # Without those two facts a row still reads, with them as unknown.
+    later = ("variable_frame_rate", "keyframe_interval_s")
+    older = {k: v for k, v in media["video"].items() if k not in later}
+    assert media_facts({**media, "video": older}) == pb.MediaFacts(
+        container=media["container"], duration_seconds=2.5, video_codec="h264", width=320,
+        height=180, frame_rate=25.0, rotation=90, audio_codec="aac", audio_channels=2,
+        audio_sample_rate=48000,
+    )  # fmt: skip
+    sound_only = media_facts({**media, "video": None})
+    assert sound_only.keyframe_interval_seconds == 0.0 and not sound_only.variable_frame_rate
 
     analysis = take_analysis(
         {

@@ -134,6 +134,8 @@ def media_facts(media: dict[str, Any]) -> pb.MediaFacts:
         audio_channels=int(audio.get("channels") or 0),
         audio_sample_rate=int(audio.get("sample_rate") or 0),
         rotation=int(video.get("rotation") or 0),
+        variable_frame_rate=bool(video.get("variable_frame_rate")),
+        keyframe_interval_seconds=float(video.get("keyframe_interval_s") or 0.0),
     )
 
 

@@ -136,7 +136,7 @@ class Take(_message.Message):
     def __init__(self, name: _Optional[str] = ..., scene_number: _Optional[int] = ..., take_number: _Optional[int] = ..., original_filename: _Optional[str] = ..., state: _Optional[_Union[Take.State, str]] = ..., failure_reason: _Optional[str] = ..., storage_key: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., media: _Optional[_Union[MediaFacts, _Mapping]] = ..., analysis: _Optional[_Union[TakeAnalysis, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delete_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class MediaFacts(_message.Message):
-    __slots__ = ("container", "duration_seconds", "video_codec", "width", "height", "frame_rate", "audio_codec", "audio_channels", "audio_sample_rate", "rotation")
+    __slots__ = ("container", "duration_seconds", "video_codec", "width", "height", "frame_rate", "audio_codec", "audio_channels", "audio_sample_rate", "rotation", "variable_frame_rate", "keyframe_interval_seconds")
     CONTAINER_FIELD_NUMBER: _ClassVar[int]
     DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
     VIDEO_CODEC_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +147,8 @@ class MediaFacts(_message.Message):
     AUDIO_CHANNELS_FIELD_NUMBER: _ClassVar[int]
     AUDIO_SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
     ROTATION_FIELD_NUMBER: _ClassVar[int]
+    VARIABLE_FRAME_RATE_FIELD_NUMBER: _ClassVar[int]
+    KEYFRAME_INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     container: str
     duration_seconds: float
     video_codec: str
@@ -157,7 +159,9 @@ class MediaFacts(_message.Message):
     audio_channels: int
     audio_sample_rate: int
     rotation: int
-    def __init__(self, container: _Optional[str] = ..., duration_seconds: _Optional[float] = ..., video_codec: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., frame_rate: _Optional[float] = ..., audio_codec: _Optional[str] = ..., audio_channels: _Optional[int] = ..., audio_sample_rate: _Optional[int] = ..., rotation: _Optional[int] = ...) -> None: ...
+    variable_frame_rate: bool
+    keyframe_interval_seconds: float
+    def __init__(self, container: _Optional[str] = ..., duration_seconds: _Optional[float] = ..., video_codec: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., frame_rate: _Optional[float] = ..., audio_codec: _Optional[str] = ..., audio_channels: _Optional[int] = ..., audio_sample_rate: _Optional[int] = ..., rotation: _Optional[int] = ..., variable_frame_rate: _Optional[bool] = ..., keyframe_interval_seconds: _Optional[float] = ...) -> None: ...
 
 class TimeInterval(_message.Message):
     __slots__ = ("start_seconds", "end_seconds")
