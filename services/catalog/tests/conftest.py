@@ -18,6 +18,7 @@ from editbay_catalog.app import build_unit
 from editbay_common.broker import Broker
 from editbay_common.broker.memory import InProcessBroker
 from editbay_common.errors import error_info
+from editbay_common.media.process import ffmpeg_base_args, run
 from editbay_common.media.synth import SynthTruth, synth_take
 from editbay_common.runtime import RunningServer, start_server
 from editbay_common.settings import Settings
@@ -103,6 +104,31 @@ def footage(tmp_path_factory: pytest.TempPathFactory) -> Footage:
     path = tmp_path_factory.mktemp("footage") / "take.mp4"
     truth = asyncio.run(synth_take(path, ["Hello there.", 0.8, "Second line."], size=(320, 180)))
     return Footage(path, truth)
+
+
+@pytest.fixture(scope="session")
+def tall_take(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3 s take taller than the preview proxy's 360 lines: 640x480 H.264 with a keyframe
+    every second, and AAC sound."""
+    path = tmp_path_factory.mktemp("footage") / "tall.mp4"
+    args = [
+        *ffmpeg_base_args(),
+        "-f", "lavfi", "-i", "testsrc2=s=640x480:r=25:d=3",
+        "-f", "lavfi", "-i", "sine=f=440:d=3",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-shortest", str(path),
+    ]  # fmt: skip
+    asyncio.run(run(args))
+    return path
+
+
+@pytest.fixture(scope="session")
+def sound_take(footage: Footage, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sound of ``footage`` alone, as an M4A file: a take without video."""
+    path = tmp_path_factory.mktemp("footage") / "sound.m4a"
+    args = [*ffmpeg_base_args(), "-i", str(footage.path), "-vn", "-c:a", "copy", str(path)]
+    asyncio.run(run(args))
+    return path
 
 
 async def open_catalog(

@@ -100,10 +100,16 @@ def test_stored_media_and_analysis_become_messages() -> None:
             },
             "loudness": {"integrated_lufs": None, "range_lu": None, "true_peak_dbtp": -3.0},
             "thumbnail_key": "thumbnails/x.jpg",
+            "proxy_key": "proxies/x.mp4",
+            "contact_sheet_key": "contact-sheets/x.jpg",
         }
     )
     assert [(i.start_seconds, i.end_seconds) for i in analysis.speech] == [(0.1, 1.0)]
     assert math.isinf(analysis.integrated_loudness_lufs) and analysis.integrated_loudness_lufs < 0
     assert analysis.true_peak_dbtp == -3.0 and analysis.thumbnail_key == "thumbnails/x.jpg"
+    assert analysis.proxy_key == "proxies/x.mp4"
+    assert analysis.contact_sheet_key == "contact-sheets/x.jpg"
     silent_video = take_analysis({"thumbnail_key": ""})
     assert silent_video.integrated_loudness_lufs == 0.0 and not silent_video.speech
+    # A take stored before there were previews: no keys at all.
+    assert (silent_video.proxy_key, silent_video.contact_sheet_key) == ("", "")

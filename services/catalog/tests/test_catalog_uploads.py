@@ -291,5 +291,12 @@ async def test_concurrent_uploads_of_the_same_take_keep_one(catalog, footage, ex
     assert losers[0].code() == Code.ALREADY_EXISTS
     take = winners[0]
     stored = sorted(str(p.relative_to(catalog.storage.root)) for p in catalog.stored_files())
-    assert stored == sorted([take.storage_key, take.analysis.thumbnail_key])
+    analysis = take.analysis
+    keys = [
+        take.storage_key,
+        analysis.thumbnail_key,
+        analysis.proxy_key,
+        analysis.contact_sheet_key,
+    ]
+    assert stored == sorted(keys)
     assert catalog.scratch_files() == []

@@ -7,12 +7,20 @@ Order matters for "nothing half-stored":
    client sends the bytes (``editbay_common.upload_calls``);
 2. the bytes go to a temporary file in the scratch folder (size limit enforced while receiving);
 3. ``media.probe.inspect`` probes and strictly decodes it (MEDIA_REJECTED otherwise);
-4. silence map, loudness and thumbnail run concurrently;
-5. the file and the thumbnail are stored under server-made keys;
+4. silence map, loudness, thumbnail, preview proxy and contact sheet run concurrently;
+5. the file and its previews are stored under server-made keys;
 6. one transaction inserts the take and its ``take.ingested`` outbox row.
 
 If anything fails after step 5 (including cancellation) the stored objects are deleted; the
 temporary files are removed in every case.
+
+A failed silence map, loudness measurement or thumbnail records the take FAILED with the reason
+(the take and its file are kept, so the failure can be seen). The proxy and the contact sheet are
+only previews: neither planning nor rendering reads them, and the proxy, a full re-encode, can
+run out of time on a busy machine with nothing wrong in the footage. When either cannot be made
+the take is still READY with that key empty (as for a take without video) and the error is
+logged. A preview that was made must be stored, though: a storage error fails the upload as it
+would for the take's own file.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -45,10 +53,30 @@ THUMBNAIL_AT_S = 1.0  # a moment in, past a fade-in or a slate's first frame
 
 
 @dataclass(frozen=True)
+class Preview:
+    """A file made of a take's video at ingest for people to look at, stored under its own key."""
+
+    field: str  # its key's name in the stored analysis (and in TakeAnalysis)
+    folder: str  # of its storage key
+    suffix: str
+    mime: str
+    required: bool  # whether failing to make it fails the take (see the module docstring)
+
+
+PREVIEWS = {
+    "thumbnail": Preview("thumbnail_key", "thumbnails", ".jpg", "image/jpeg", required=True),
+    "proxy": Preview("proxy_key", "proxies", ".mp4", "video/mp4", required=False),
+    "contact_sheet": Preview(
+        "contact_sheet_key", "contact-sheets", ".jpg", "image/jpeg", required=False
+    ),
+}
+
+
+@dataclass(frozen=True)
 class Analysis:
-    record: dict[str, Any]  # stored as Take.analysis (without the thumbnail key)
-    thumbnail: Path | None  # a JPEG in the scratch folder, to store
-    failure: str = ""  # set when a step failed: the take is recorded FAILED
+    record: dict[str, Any]  # stored as Take.analysis (without the previews' keys)
+    previews: dict[str, Path]  # the previews made (names of PREVIEWS), in the scratch folder
+    failure: str = ""  # set when a required step failed: the take is recorded FAILED
 
 
 class Ingest:
@@ -112,12 +140,15 @@ class Ingest:
         analysis = await analyse(received.path, info, self.scratch_dir)
         suffix = stored_suffix(info.container, filename)
         key = new_key("takes", suffix)
-        thumb_key = new_key("thumbnails", ".jpg") if analysis.thumbnail else ""
+        keys = {
+            name: new_key(PREVIEWS[name].folder, PREVIEWS[name].suffix)
+            for name in analysis.previews
+        }
         stored: list[str] = []
         try:
             await self._store(key, received.path, content_type(suffix), stored)
-            if analysis.thumbnail:
-                await self._store(thumb_key, analysis.thumbnail, "image/jpeg", stored)
+            for name, path in analysis.previews.items():
+                await self._store(keys[name], path, PREVIEWS[name].mime, stored)
             now = utc_now()
             row = models.Take(
                 id=new_id(),
@@ -132,7 +163,7 @@ class Ingest:
                 size_bytes=received.size_bytes,
                 sha256=received.sha256,
                 media=info.to_dict(),
-                analysis={**analysis.record, "thumbnail_key": thumb_key},
+                analysis={**analysis.record, **preview_keys(keys)},
                 request_id=request_id or None,
                 create_time=now,
                 update_time=now,
@@ -142,8 +173,7 @@ class Ingest:
             await self._delete(stored)
             raise
         finally:
-            if analysis.thumbnail:
-                await asyncio.to_thread(analysis.thumbnail.unlink, missing_ok=True)
+            await asyncio.to_thread(_unlink, analysis.previews.values())
         if take.storage_key != key:  # a concurrent retry with the same request id won
             await self._delete(stored)
         else:
@@ -196,20 +226,32 @@ async def chunks(requests: UploadCall) -> AsyncIterator[bytes]:
 
 
 async def analyse(path: Path, info: probe.MediaInfo, scratch_dir: Path) -> Analysis:
-    """Silence map and loudness (with audio) and a thumbnail (with video), concurrently."""
-    thumb = scratch_dir / f"thumb-{new_id()}.jpg"
+    """Silence map and loudness (with audio), thumbnail, proxy and contact sheet (with video),
+    all concurrently."""
+    files = {name: scratch_dir / f"{name}-{new_id()}{p.suffix}" for name, p in PREVIEWS.items()}
     steps: dict[str, Any] = {}
     if info.audio is not None:
         steps["silence"] = silence.silence_map(path)
         steps["loudness"] = loudness.measure_loudness(path)
     if info.video is not None:
-        steps["thumbnail"] = _thumbnail(path, min(THUMBNAIL_AT_S, info.duration_s / 2), thumb)
-    results = await asyncio.gather(*steps.values(), return_exceptions=True)
+        at_s = min(THUMBNAIL_AT_S, info.duration_s / 2)
+        steps["thumbnail"] = _made(thumbnails.thumbnail(path, at_s, files["thumbnail"]))
+        steps["proxy"] = _made(thumbnails.make_proxy(path, files["proxy"]))
+        steps["contact_sheet"] = _made(thumbnails.contact_sheet(path, files["contact_sheet"]))
+    try:
+        results = await asyncio.gather(*steps.values(), return_exceptions=True)
+        for result in results:
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+    except BaseException:
+        _unlink(files.values())
+        raise
     outcome = dict(zip(steps, results, strict=True))
-    for result in results:
-        if isinstance(result, asyncio.CancelledError):
-            raise result
-    failures = [f"{name}: {r}" for name, r in outcome.items() if isinstance(r, BaseException)]
+    failures = [
+        f"{name}: {result}"
+        for name, result in outcome.items()
+        if isinstance(result, BaseException) and (name not in PREVIEWS or PREVIEWS[name].required)
+    ]
     for name, result in outcome.items():
         if isinstance(result, BaseException):
             log.error("take analysis step %s failed", name, exc_info=result)
@@ -218,17 +260,26 @@ async def analyse(path: Path, info: probe.MediaInfo, scratch_dir: Path) -> Analy
         record["silence"] = outcome["silence"].to_dict()
     if isinstance(outcome.get("loudness"), loudness.Loudness):
         record["loudness"] = outcome["loudness"].to_dict()
-    made = outcome.get("thumbnail") is True and thumb.exists()
-    if not made:
-        with contextlib.suppress(OSError):
-            thumb.unlink(missing_ok=True)
-    return Analysis(record, thumb if made else None, "; ".join(failures)[:2000])
+    made = {name: f for name, f in files.items() if outcome.get(name) is True and f.exists()}
+    _unlink(f for name, f in files.items() if name not in made)
+    return Analysis(record, made, "; ".join(failures)[:2000])
 
 
-async def _thumbnail(path: Path, at_s: float, dest: Path) -> bool:
-    """Write a JPEG frame of ``path`` at ``at_s`` to ``dest``."""
-    await thumbnails.thumbnail(path, at_s, dest)
+def preview_keys(keys: dict[str, str]) -> dict[str, str]:
+    """Every preview's key field for the stored analysis: empty for the previews not made."""
+    return {p.field: keys.get(name, "") for name, p in PREVIEWS.items()}
+
+
+async def _made(making: Awaitable[Path]) -> bool:
+    """True once ``making`` has written its file."""
+    await making
     return True
+
+
+def _unlink(paths: Iterable[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
 
 
 def _check_same_parent(earlier: pb.Take, parent: str) -> None:

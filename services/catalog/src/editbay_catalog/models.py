@@ -139,7 +139,7 @@ class Take(Base):
     storage_key: Mapped[str] = mapped_column(String(512))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
-    # MediaInfo.to_dict() and the analysis (silence map, loudness, thumbnail key) as JSON.
+    # MediaInfo.to_dict() and the analysis (silence map, loudness, preview keys) as JSON.
     media: Mapped[dict[str, Any]] = mapped_column(JSON)
     analysis: Mapped[dict[str, Any]] = mapped_column(JSON)
     request_id: Mapped[str | None] = mapped_column(String(100))

@@ -140,12 +140,15 @@ def media_facts(media: dict[str, Any]) -> pb.MediaFacts:
 
 
 def take_analysis(analysis: dict[str, Any]) -> pb.TakeAnalysis:
-    """TakeAnalysis from the stored analysis (see ``ingest.analysis_record``)."""
+    """TakeAnalysis from the stored analysis (see ``ingest.analyse``); rows stored before a
+    field existed read it as empty."""
     silence = analysis.get("silence") or {}
     message = pb.TakeAnalysis(
         speech=[_interval(i) for i in silence.get("speech", [])],
         pauses=[_interval(i) for i in silence.get("pauses", [])],
         thumbnail_key=analysis.get("thumbnail_key") or "",
+        proxy_key=analysis.get("proxy_key") or "",
+        contact_sheet_key=analysis.get("contact_sheet_key") or "",
     )
     loudness = analysis.get("loudness")
     if loudness:  # absent for takes without audio

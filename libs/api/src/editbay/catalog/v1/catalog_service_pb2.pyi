@@ -172,7 +172,7 @@ class TimeInterval(_message.Message):
     def __init__(self, start_seconds: _Optional[float] = ..., end_seconds: _Optional[float] = ...) -> None: ...
 
 class TakeAnalysis(_message.Message):
-    __slots__ = ("speech", "pauses", "integrated_loudness_lufs", "loudness_range_lu", "true_peak_dbtp", "clipped", "thumbnail_key")
+    __slots__ = ("speech", "pauses", "integrated_loudness_lufs", "loudness_range_lu", "true_peak_dbtp", "clipped", "thumbnail_key", "proxy_key", "contact_sheet_key")
     SPEECH_FIELD_NUMBER: _ClassVar[int]
     PAUSES_FIELD_NUMBER: _ClassVar[int]
     INTEGRATED_LOUDNESS_LUFS_FIELD_NUMBER: _ClassVar[int]
@@ -180,6 +180,8 @@ class TakeAnalysis(_message.Message):
     TRUE_PEAK_DBTP_FIELD_NUMBER: _ClassVar[int]
     CLIPPED_FIELD_NUMBER: _ClassVar[int]
     THUMBNAIL_KEY_FIELD_NUMBER: _ClassVar[int]
+    PROXY_KEY_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_SHEET_KEY_FIELD_NUMBER: _ClassVar[int]
     speech: _containers.RepeatedCompositeFieldContainer[TimeInterval]
     pauses: _containers.RepeatedCompositeFieldContainer[TimeInterval]
     integrated_loudness_lufs: float
@@ -187,7 +189,9 @@ class TakeAnalysis(_message.Message):
     true_peak_dbtp: float
     clipped: bool
     thumbnail_key: str
-    def __init__(self, speech: _Optional[_Iterable[_Union[TimeInterval, _Mapping]]] = ..., pauses: _Optional[_Iterable[_Union[TimeInterval, _Mapping]]] = ..., integrated_loudness_lufs: _Optional[float] = ..., loudness_range_lu: _Optional[float] = ..., true_peak_dbtp: _Optional[float] = ..., clipped: _Optional[bool] = ..., thumbnail_key: _Optional[str] = ...) -> None: ...
+    proxy_key: str
+    contact_sheet_key: str
+    def __init__(self, speech: _Optional[_Iterable[_Union[TimeInterval, _Mapping]]] = ..., pauses: _Optional[_Iterable[_Union[TimeInterval, _Mapping]]] = ..., integrated_loudness_lufs: _Optional[float] = ..., loudness_range_lu: _Optional[float] = ..., true_peak_dbtp: _Optional[float] = ..., clipped: _Optional[bool] = ..., thumbnail_key: _Optional[str] = ..., proxy_key: _Optional[str] = ..., contact_sheet_key: _Optional[str] = ...) -> None: ...
 
 class CreateShowRequest(_message.Message):
     __slots__ = ("show", "show_id", "request_id")
