@@ -9,6 +9,7 @@ cannot make FFmpeg switch to a playlist demuxer and read other files, and a time
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Sequence
@@ -267,6 +268,73 @@ async def inspect(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> MediaInfo
     return info
 
 
+async def _run_ffprobe(args: Sequence[str], limits: MediaLimits) -> Any:
+    """Run ffprobe within the limits' time; its exit status is the caller's to judge."""
+    try:
+        return await run(args, timeout=limits.timeout_s, check=False)
+    except FFmpegTimeout as exc:
+        raise MediaRejected(
+            "TIMEOUT", f"probing took longer than {limits.timeout_s:.0f} s"
+        ) from exc
+
+
+# Still images by their first bytes: the demuxer of that format, and the codec it must hold.
+# Never image2, which reads a file name as a pattern of several files and picks its demuxer by
+# the name's extension.
+STILL_FORMATS: dict[bytes, tuple[str, str]] = {
+    b"\x89PNG\r\n\x1a\n": ("png_pipe", "png"),
+    b"\xff\xd8\xff": ("jpeg_pipe", "mjpeg"),
+}
+STILL_DEMUXERS = frozenset(demuxer for demuxer, _ in STILL_FORMATS.values())
+
+
+@dataclass(frozen=True)
+class StillInfo:
+    """A validated still image and the demuxer to read it with."""
+
+    demuxer: str
+    codec: str
+    width: int
+    height: int
+    pix_fmt: str | None
+
+
+def still_format(path: Path) -> tuple[str, str]:
+    """The demuxer and codec of a still image by its first bytes (PNG or JPEG only)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise MediaRejected("NOT_MEDIA", "the file cannot be read") from exc
+    for magic, found in STILL_FORMATS.items():
+        if head.startswith(magic):
+            return found
+    raise MediaRejected("FORMAT_NOT_ALLOWED", "the file is neither a PNG nor a JPEG image")
+
+
+async def probe_still(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> StillInfo:
+    """Validate a still image: a PNG or a JPEG by its first bytes, read by that format's
+    demuxer alone, one picture within ``limits``; anything else raises ``MediaRejected``."""
+    path = Path(path)
+    _check_size(path, limits)
+    demuxer, codec = await asyncio.to_thread(still_format, path)
+    args = [
+        FFPROBE, "-hide_banner", "-loglevel", "error",
+        "-protocol_whitelist", PROTOCOL_WHITELIST, "-f", demuxer,
+        "-show_streams", "-of", "json", input_url(path),
+    ]  # fmt: skip
+    result = await _run_ffprobe(args, limits)
+    try:
+        streams = json.loads(result.stdout or b"{}").get("streams") or []
+    except json.JSONDecodeError as exc:
+        raise MediaRejected("NOT_MEDIA", "ffprobe gave unreadable output") from exc
+    if result.returncode != 0 or len(streams) != 1 or streams[0].get("codec_name") != codec:
+        raise MediaRejected("CORRUPT", f"the file does not read as one {codec} picture")
+    _check_resolution(streams[0], limits)
+    return StillInfo(demuxer, codec, int(streams[0]["width"]), int(streams[0]["height"]),
+                     streams[0].get("pix_fmt"))  # fmt: skip
+
+
 def _check_size(path: Path, limits: MediaLimits) -> int:
     try:
         size = path.stat().st_size
@@ -291,12 +359,7 @@ async def _ffprobe_json(
         "-show_format", "-show_streams", "-show_data_hash", "adler32", *extra, "-of", "json",
         input_url(path),
     ]  # fmt: skip
-    try:
-        result = await run(args, timeout=limits.timeout_s, check=False)
-    except FFmpegTimeout as exc:
-        raise MediaRejected(
-            "TIMEOUT", f"probing took longer than {limits.timeout_s:.0f} s"
-        ) from exc
+    result = await _run_ffprobe(args, limits)
     stderr = result.stderr.decode("utf-8", "replace")
     if match := _NOT_ON_WHITELIST.search(stderr):
         raise MediaRejected("FORMAT_NOT_ALLOWED", f"{match.group(1)!r} files are not accepted")

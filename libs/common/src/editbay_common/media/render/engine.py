@@ -13,16 +13,12 @@ from pathlib import Path
 
 from editbay_common.media import process
 from editbay_common.media.limits import MediaRejected
+from editbay_common.media.probe import STILL_DEMUXERS
 from editbay_common.media.render.audio import WL, mux, render_audio
 from editbay_common.media.render.captions import read_captions, shift_cues, write_sidecars
 from editbay_common.media.render.graph import OutputSpec, build_args
 from editbay_common.media.render.presets import Preset
-from editbay_common.media.render.sources import (
-    STILL_DEMUXERS,
-    SourceInfo,
-    source_info,
-    still_info,
-)
+from editbay_common.media.render.sources import SourceInfo, source_info, still_info
 from editbay_common.media.render.text import default_font
 from editbay_common.media.render.timeline import Timeline
 from editbay_common.media.render.verify import (

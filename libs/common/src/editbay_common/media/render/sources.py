@@ -10,7 +10,6 @@ probe found is kept for as long as the file is unchanged (``ProbeCache``).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import threading
 import time
@@ -25,29 +24,16 @@ from editbay_common.media.limits import (
     DEFAULT_LIMITS,
     INDEXED_DEMUXERS,
     MediaLimits,
-    MediaRejected,
 )
 from editbay_common.media.probe import (
-    _check_resolution,
-    _check_size,
-    input_url,
     keyframe_interval,
     probe,
+    probe_still,
     probe_with_packets,
 )
-from editbay_common.media.process import FFPROBE, PROTOCOL_WHITELIST, FFmpegTimeout, run
 
 # The pre-roll when the keyframe interval could not be measured.
 UNKNOWN_GOP_PREROLL_S = 10.0
-
-# Still images by their first bytes: the demuxer of that format, and the codec it must hold.
-# Never image2, which reads a file name as a pattern of several files and picks its demuxer by
-# the name's extension.
-STILL_FORMATS: dict[bytes, tuple[str, str]] = {
-    b"\x89PNG\r\n\x1a\n": ("png_pipe", "png"),
-    b"\xff\xd8\xff": ("jpeg_pipe", "mjpeg"),
-}
-STILL_DEMUXERS = frozenset(demuxer for demuxer, _ in STILL_FORMATS.values())
 
 
 @dataclass(frozen=True)
@@ -217,42 +203,8 @@ async def _probe_source(
     return SourceInfo(**fields)
 
 
-def still_format(path: Path) -> tuple[str, str]:
-    """The demuxer and codec of a still image by its first bytes (PNG or JPEG only)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError as exc:
-        raise MediaRejected("NOT_MEDIA", "the file cannot be read") from exc
-    for magic, found in STILL_FORMATS.items():
-        if head.startswith(magic):
-            return found
-    raise MediaRejected("FORMAT_NOT_ALLOWED", "the file is neither a PNG nor a JPEG image")
-
-
 async def _probe_still(path: Path, limits: MediaLimits) -> SourceInfo:
-    path = Path(path)
-    _check_size(path, limits)
-    demuxer, codec = await asyncio.to_thread(still_format, path)
-    args = [
-        FFPROBE, "-hide_banner", "-loglevel", "error",
-        "-protocol_whitelist", PROTOCOL_WHITELIST, "-f", demuxer,
-        "-show_streams", "-of", "json", input_url(path),
-    ]  # fmt: skip
-    try:
-        result = await run(args, timeout=limits.timeout_s, check=False)
-    except FFmpegTimeout as exc:
-        raise MediaRejected(
-            "TIMEOUT", f"probing took longer than {limits.timeout_s:.0f} s"
-        ) from exc
-    try:
-        streams = json.loads(result.stdout or b"{}").get("streams") or []
-    except json.JSONDecodeError as exc:
-        raise MediaRejected("NOT_MEDIA", "ffprobe gave unreadable output") from exc
-    if result.returncode != 0 or len(streams) != 1 or streams[0].get("codec_name") != codec:
-        raise MediaRejected("CORRUPT", f"the file does not read as one {codec} picture")
-    _check_resolution(streams[0], limits)
-    return SourceInfo(
-        duration_s=0.0, has_audio=False, video_codec=codec, width=int(streams[0]["width"]),
-        height=int(streams[0]["height"]), pix_fmt=streams[0].get("pix_fmt"), demuxer=demuxer,
-    )  # fmt: skip
+    still = await probe_still(path, limits)
+    return SourceInfo(duration_s=0.0, has_audio=False, video_codec=still.codec,
+                      width=still.width, height=still.height, pix_fmt=still.pix_fmt,
+                      demuxer=still.demuxer)  # fmt: skip
