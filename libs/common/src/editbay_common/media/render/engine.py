@@ -1,4 +1,11 @@
-"""The render entry point: a timeline and a preset in, a verified MP4 out."""
+"""The render entry point: a timeline and a preset in, a verified MP4 out.
+
+The whole timeline's picture (every segment, transition and layer) is one FFmpeg invocation
+with one filter graph built by ``graph.py``, never one run per segment. Its sound is a second
+invocation beside it on the other core, since a static loudness gain needs the whole programme
+measured before it is encoded (``audio.py``); a stream-copying mux then writes the MP4. The smart
+path (``smart.py``) and chunked renders (``chunks.py``) keep the same shape.
+"""
 
 from __future__ import annotations
 
