@@ -68,37 +68,22 @@ async def test_take_without_video_has_no_previews(catalog, sound_take) -> None:
     assert catalog.scratch_files() == []
 
 
-async def test_failed_proxy_keeps_the_take_ready(catalog, footage, monkeypatch) -> None:
-    """A preview is not worth losing the take: it is READY without the proxy."""
+async def test_failed_previews_keep_the_take_ready(catalog, footage, monkeypatch) -> None:
+    """Previews are not worth losing the take: it is READY without the proxy and the sheet,
+    and what the broken run left half-written is not stored."""
 
-    async def broken(path: Path, dest: Path, **_: object) -> Path:
-        dest.write_bytes(b"half an mp4")
+    async def broken(path: Path, proxy: Path, sheet: Path, **_: object) -> tuple[Path, Path]:
+        proxy.write_bytes(b"half an mp4")
         raise RuntimeError("the encoder gave up")
 
-    monkeypatch.setattr(thumbnails, "make_proxy", broken)
+    monkeypatch.setattr(thumbnails, "make_previews", broken)
     episode = await catalog.make_episode()
     take = await catalog.upload(episode, "S01_T01.mp4", footage.path.read_bytes())
     assert take.state == READY and take.failure_reason == ""
     analysis = take.analysis
-    assert analysis.proxy_key == "" and analysis.contact_sheet_key and analysis.thumbnail_key
-    assert stored_keys(catalog) == sorted(
-        [take.storage_key, analysis.thumbnail_key, analysis.contact_sheet_key]
-    )
-    assert catalog.scratch_files() == []
-
-
-async def test_failed_contact_sheet_keeps_the_take_ready(catalog, footage, monkeypatch) -> None:
-    async def broken(path: Path, dest: Path, **_: object) -> Path:
-        raise RuntimeError("no frames")
-
-    monkeypatch.setattr(thumbnails, "contact_sheet", broken)
-    episode = await catalog.make_episode()
-    take = await catalog.upload(episode, "S01_T01.mp4", footage.path.read_bytes())
-    assert take.state == READY and take.failure_reason == ""
-    assert take.analysis.contact_sheet_key == "" and take.analysis.proxy_key
-    assert stored_keys(catalog) == sorted(
-        [take.storage_key, take.analysis.thumbnail_key, take.analysis.proxy_key]
-    )
+    assert (analysis.proxy_key, analysis.contact_sheet_key) == ("", "")
+    assert analysis.thumbnail_key and analysis.speech
+    assert stored_keys(catalog) == sorted([take.storage_key, analysis.thumbnail_key])
     assert catalog.scratch_files() == []
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from editbay_common.media.probe import inspect, probe
 from editbay_common.media.synth import SynthTruth
-from editbay_common.media.thumbnails import contact_sheet, make_proxy, thumbnail
+from editbay_common.media.thumbnails import contact_sheet, make_previews, make_proxy, thumbnail
 
 
 async def _size(path: Path) -> tuple[str, int, int]:
@@ -132,6 +132,27 @@ async def test_contact_sheet_tiles_are_the_frames_spread_over_the_video(
 ) -> None:
     path, truth = shots_video
     dest = await contact_sheet(path, tmp_path / "sheet.jpg", columns=4, rows=3, width=640)
+    _check_tiles(dest, path, truth)
+
+
+async def test_previews_make_the_proxy_and_the_sheet_in_one_run(
+    tmp_path: Path, shots_video: tuple[Path, SynthTruth]
+) -> None:
+    path, truth = shots_video
+    proxy, sheet = await make_previews(path, tmp_path / "proxy.mp4", tmp_path / "sheet.jpg",
+                                       columns=4, rows=3, width=640)  # fmt: skip
+    _check_tiles(sheet, path, truth)  # the frames picked from the decoded stream are right
+    info = await inspect(proxy)
+    assert info.video is not None and (info.video.width, info.video.height) == (160, 90)
+    assert info.duration_s == pytest.approx(truth.duration_s, abs=0.1)
+    keyframes = _keyframe_times(proxy)
+    assert len(keyframes) >= int(truth.duration_s) and max(np.diff(keyframes)) <= 1.05
+    boxes = _top_level_boxes(proxy)
+    assert boxes.index("moov") < boxes.index("mdat")
+
+
+def _check_tiles(dest: Path, path: Path, truth: SynthTruth) -> None:
+    """The sheet's 4x3 tiles of 160x90 are the frames spread over the video, in order."""
     sheet = _rgb(dest)
     tiles = [
         sheet[r * 90 : (r + 1) * 90, c * 160 : (c + 1) * 160] for r in range(3) for c in range(4)

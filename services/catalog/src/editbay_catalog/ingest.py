@@ -7,7 +7,8 @@ Order matters for "nothing half-stored":
    client sends the bytes (``editbay_common.upload_calls``);
 2. the bytes go to a temporary file in the scratch folder (size limit enforced while receiving);
 3. ``media.probe.inspect`` probes and strictly decodes it (MEDIA_REJECTED otherwise);
-4. silence map, loudness, thumbnail, preview proxy and contact sheet run concurrently;
+4. silence map, loudness, thumbnail, and the preview proxy with the contact sheet (one FFmpeg
+   run) go concurrently;
 5. the file and its previews are stored under server-made keys;
 6. one transaction inserts the take and its ``take.ingested`` outbox row.
 
@@ -17,8 +18,8 @@ temporary files are removed in every case.
 A failed silence map, loudness measurement or thumbnail records the take FAILED with the reason
 (the take and its file are kept, so the failure can be seen). The proxy and the contact sheet are
 only previews: neither planning nor rendering reads them, and the proxy, a full re-encode, can
-run out of time on a busy machine with nothing wrong in the footage. When either cannot be made
-the take is still READY with that key empty (as for a take without video) and the error is
+run out of time on a busy machine with nothing wrong in the footage. When they cannot be made
+the take is still READY with their keys empty (as for a take without video) and the error is
 logged. A preview that was made must be stored, though: a storage error fails the upload as it
 would for the take's own file.
 """
@@ -60,16 +61,19 @@ class Preview:
     folder: str  # of its storage key
     suffix: str
     mime: str
+    step: str  # the analysis step that makes it
     required: bool  # whether failing to make it fails the take (see the module docstring)
 
 
+# The proxy and the contact sheet come from one FFmpeg run (one decode of the take).
 PREVIEWS = {
-    "thumbnail": Preview("thumbnail_key", "thumbnails", ".jpg", "image/jpeg", required=True),
-    "proxy": Preview("proxy_key", "proxies", ".mp4", "video/mp4", required=False),
+    "thumbnail": Preview("thumbnail_key", "thumbnails", ".jpg", "image/jpeg", "thumbnail", True),
+    "proxy": Preview("proxy_key", "proxies", ".mp4", "video/mp4", "previews", False),
     "contact_sheet": Preview(
-        "contact_sheet_key", "contact-sheets", ".jpg", "image/jpeg", required=False
+        "contact_sheet_key", "contact-sheets", ".jpg", "image/jpeg", "previews", False
     ),
 }
+OPTIONAL_STEPS = {p.step for p in PREVIEWS.values() if not p.required}
 
 
 @dataclass(frozen=True)
@@ -236,8 +240,9 @@ async def analyse(path: Path, info: probe.MediaInfo, scratch_dir: Path) -> Analy
     if info.video is not None:
         at_s = min(THUMBNAIL_AT_S, info.duration_s / 2)
         steps["thumbnail"] = _made(thumbnails.thumbnail(path, at_s, files["thumbnail"]))
-        steps["proxy"] = _made(thumbnails.make_proxy(path, files["proxy"]))
-        steps["contact_sheet"] = _made(thumbnails.contact_sheet(path, files["contact_sheet"]))
+        steps["previews"] = _made(
+            thumbnails.make_previews(path, files["proxy"], files["contact_sheet"])
+        )
     try:
         results = await asyncio.gather(*steps.values(), return_exceptions=True)
         for result in results:
@@ -250,7 +255,7 @@ async def analyse(path: Path, info: probe.MediaInfo, scratch_dir: Path) -> Analy
     failures = [
         f"{name}: {result}"
         for name, result in outcome.items()
-        if isinstance(result, BaseException) and (name not in PREVIEWS or PREVIEWS[name].required)
+        if isinstance(result, BaseException) and name not in OPTIONAL_STEPS
     ]
     for name, result in outcome.items():
         if isinstance(result, BaseException):
@@ -260,7 +265,11 @@ async def analyse(path: Path, info: probe.MediaInfo, scratch_dir: Path) -> Analy
         record["silence"] = outcome["silence"].to_dict()
     if isinstance(outcome.get("loudness"), loudness.Loudness):
         record["loudness"] = outcome["loudness"].to_dict()
-    made = {name: f for name, f in files.items() if outcome.get(name) is True and f.exists()}
+    made = {
+        name: f
+        for name, f in files.items()
+        if outcome.get(PREVIEWS[name].step) is True and f.exists()
+    }
     _unlink(f for name, f in files.items() if name not in made)
     return Analysis(record, made, "; ".join(failures)[:2000])
 
@@ -270,8 +279,8 @@ def preview_keys(keys: dict[str, str]) -> dict[str, str]:
     return {p.field: keys.get(name, "") for name, p in PREVIEWS.items()}
 
 
-async def _made(making: Awaitable[Path]) -> bool:
-    """True once ``making`` has written its file."""
+async def _made(making: Awaitable[object]) -> bool:
+    """True once ``making`` has written its files."""
     await making
     return True
 
