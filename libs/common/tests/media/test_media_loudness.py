@@ -28,6 +28,24 @@ async def test_sine_loudness_is_predictable(
     assert not result.clipped
 
 
+async def test_loudness_range_of_a_quiet_then_loud_programme(
+    tmp_path: Path, run_ffmpeg: Callable[..., None]
+) -> None:
+    # 10 s at -29 LUFS, then 10 s at -9 LUFS (1 kHz tones of amplitude 0.05 and 0.5)
+    path = tmp_path / "steps.wav"
+    run_ffmpeg("-f", "lavfi", "-i",
+               "aevalsrc=if(lt(t\\,10)\\,0.05\\,0.5)*sin(2*PI*1000*t):s=48000:d=20",
+               "-c:a", "pcm_s16le", str(path))  # fmt: skip
+    result = await measure_loudness(path)
+    # EBU Tech 3342: the spread of short-term loudness (3 s windows) from its 10th to its 95th
+    # percentile, gated 20 LU below the programme: both halves count, about 20 LU apart
+    assert 17.0 < result.range_lu < 21.0
+    # BS.1770 gates blocks 10 LU below the ungated mean (about -12 LUFS here): the quiet half
+    # is left out of the integrated loudness, which is the loud half's
+    assert result.integrated_lufs == pytest.approx(-9.03, abs=0.5)
+    assert result.true_peak_dbtp == pytest.approx(20 * math.log10(0.5), abs=0.5)
+
+
 async def test_clipped_tone_is_flagged(tmp_path: Path, run_ffmpeg: Callable[..., None]) -> None:
     path = tmp_path / "clipped.m4a"
     # Twice full scale, stored as 16-bit PCM first: a recording that clipped, then encoded.
