@@ -3,7 +3,7 @@ still images read by the demuxer of their own format (never the pattern-reading 
 
 from __future__ import annotations
 
-import os
+import random
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +33,15 @@ def no_ffmpeg(monkeypatch) -> list[list[str]]:
 
 
 def junk(path: Path, kind: str) -> Path:
+    # Seeded noise: fresh random bytes now and then sniff as some format (MP3 frame headers
+    # turn up by chance), which would make the reason a test expects vary from run to run.
+    noise = random.Random(20261206)
     if kind == "random":
-        path.write_bytes(os.urandom(8192))
+        path.write_bytes(noise.randbytes(8192))
     elif kind == "text":
         path.write_text("not a picture at all\n" * 20)
     else:  # a PNG signature and nothing sensible after it
-        path.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(4096))
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + noise.randbytes(4096))
     return path
 
 
@@ -148,3 +151,23 @@ async def test_a_refused_still_says_why(tmp_path):
     with pytest.raises(MediaRejected) as caught:
         await still_info(tmp_path / "empty.png")
     assert caught.value.reason == "EMPTY_FILE"
+
+
+@pytest.mark.parametrize("name", ["logo.png", "photo.jpg"])
+async def test_a_damaged_still_is_refused_before_ffmpeg_runs(footage, small, tmp_path, mt,
+                                                             no_ffmpeg, name):  # fmt: skip
+    # a real picture of noise, cut off part way: its header still probes as a good image
+    whole = tmp_path / f"whole-{name}"
+    mt.ffmpeg("-f", "lavfi", "-i", "nullsrc=s=256x256,geq=random(1)*255:128:128", "-frames:v",
+              "1", str(whole))  # fmt: skip
+    data = whole.read_bytes()
+    cut = tmp_path / name
+    cut.write_bytes(data[: len(data) * 3 // 5])
+    assert (await still_info(whole)).width == 256
+    with pytest.raises(MediaRejected) as refused:
+        await still_info(cut)
+    assert refused.value.reason == "CORRUPT"
+    tl = Timeline((Segment(footage["a"], 0.0, 1.0),), overlays=(Overlay.image(cut, 0.0, 1.0),))
+    with pytest.raises(RenderInputError, match="CORRUPT"):
+        await render(tl, small, tmp_path / "out.mp4")
+    assert no_ffmpeg == []

@@ -331,8 +331,28 @@ async def probe_still(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> Still
     if result.returncode != 0 or len(streams) != 1 or streams[0].get("codec_name") != codec:
         raise MediaRejected("CORRUPT", f"the file does not read as one {codec} picture")
     _check_resolution(streams[0], limits)
+    await _decode_still(path, demuxer, limits)
     return StillInfo(demuxer, codec, int(streams[0]["width"]), int(streams[0]["height"]),
                      streams[0].get("pix_fmt"))  # fmt: skip
+
+
+async def _decode_still(path: Path, demuxer: str, limits: MediaLimits) -> None:
+    """Decode the picture strictly: a header that probes well may front a truncated or damaged
+    image, which would otherwise fail the render that reads it, or draw garbage."""
+    args = [
+        *ffmpeg_base_args(), "-protocol_whitelist", PROTOCOL_WHITELIST,
+        "-err_detect", "explode", "-f", demuxer, "-i", input_url(path),
+        "-map", "0:v:0", "-frames:v", "1", "-xerror", "-f", "null", "-",
+    ]  # fmt: skip
+    try:
+        await run(args, timeout=limits.timeout_s)
+    except FFmpegTimeout as exc:
+        raise MediaRejected(
+            "TIMEOUT", f"decoding took longer than {limits.timeout_s:.0f} s"
+        ) from exc
+    except FFmpegError as exc:
+        detail = _last_line(exc.stderr_tail)
+        raise MediaRejected("CORRUPT", f"the picture does not decode cleanly: {detail}") from exc
 
 
 def _check_size(path: Path, limits: MediaLimits) -> int:
