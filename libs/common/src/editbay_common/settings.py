@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     render_max_attempts: int = Field(3, ge=1, description="Render attempts before FAILED.")
     render_lease_seconds: float = Field(30.0, gt=0, description="Render worker lease length.")
     render_preset: str = Field("landscape-720p", description="Default render preset.")
+    render_chunk_seconds: float = Field(
+        0.0, ge=0, description="Split renders longer than twice this into parts of about this "
+        "length, rendered by any free worker and joined; 0 renders every job in one piece.",
+    )  # fmt: skip
+    render_max_parts: int = Field(8, ge=2, le=64, description="Most parts of one chunked render.")
     worker_concurrency: int = Field(1, ge=1, description="Jobs a worker runs at once.")
 
     @field_validator("log_level")

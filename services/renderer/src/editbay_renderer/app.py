@@ -102,6 +102,8 @@ async def build_unit(
             concurrency=settings.worker_concurrency,
             grace_s=settings.grace_seconds,
             wake_relay=relay.wake,
+            chunk_s=settings.render_chunk_seconds,
+            max_parts=settings.render_max_parts,
         )
         unit.tasks.append(worker.run)
     return unit

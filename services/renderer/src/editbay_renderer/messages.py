@@ -49,6 +49,14 @@ def queue_render(session: AsyncSession, job_name: str) -> None:
     _put(session, "work", RENDER_QUEUE, to_payload(events_pb2.RenderRequested(render_job=job_name)))
 
 
+def queue_part(session: AsyncSession, job_name: str, attempt_token: str, number: int) -> None:
+    """Ask any worker to render part ``number`` of the attempt ``attempt_token``."""
+    request = events_pb2.RenderPartRequested(
+        render_job=job_name, attempt_token=attempt_token, part=number
+    )
+    _put(session, "work", RENDER_QUEUE, to_payload(request))
+
+
 def dead_letter_render(session: AsyncSession, job_name: str, *, reason: str, attempts: int) -> None:
     """Park the job's message in ``render.dead`` for inspection, with the headers a dead letter
     carries (why, after how many attempts), as if the broker had dead-lettered it."""

@@ -83,4 +83,29 @@ class RenderAttemptRow(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
+class RenderPartRow(Base):
+    """One part of a chunked render's attempt: a stretch of the picture (frames ``frame_lo`` to
+    ``frame_hi``) or the programme's sound. Any worker may claim it; the worker that holds the
+    job's attempt joins the parts' outputs (see ``parts.py``)."""
+
+    __tablename__ = "render_parts"
+    __table_args__ = (UniqueConstraint("attempt_token", "number", name="uq_render_parts_number"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(32), index=True)
+    attempt_token: Mapped[str] = mapped_column(String(32))  # the job attempt it belongs to
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8))  # video | audio
+    frame_lo: Mapped[int] = mapped_column(Integer)
+    frame_hi: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))  # QUEUED | RUNNING | SUCCEEDED | FAILED
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    worker: Mapped[str] = mapped_column(String(200), default="")  # who rendered it (last claim)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # 0..1
+    output_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    failure_reason: Mapped[str] = mapped_column(Text, default="")
+    update_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 outbox = outbox_table(Base.metadata)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x65\x64itbay/events/v1/events.proto\x12\x11\x65\x64itbay.events.v1\"v\n\x0cTakeIngested\x12\x0c\n\x04take\x18\x01 \x01(\t\x12\x14\n\x0cscene_number\x18\x02 \x01(\x05\x12\x13\n\x0btake_number\x18\x03 \x01(\x05\x12\x13\n\x0bstorage_key\x18\x04 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x05 \x01(\x01\"2\n\x0cPlanApproved\x12\x11\n\tedit_plan\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\"%\n\x0fRenderRequested\x12\x12\n\nrender_job\x18\x01 \x01(\t\"O\n\x0eRenderProgress\x12\x12\n\nrender_job\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x18\n\x10progress_percent\x18\x03 \x01(\x01\"x\n\x0fRenderSucceeded\x12\x12\n\nrender_job\x18\x01 \x01(\t\x12\x0f\n\x07\x65pisode\x18\x02 \x01(\t\x12\x11\n\tedit_plan\x18\x03 \x01(\t\x12\x13\n\x0bstorage_key\x18\x04 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x05 \x01(\x01\"D\n\x0cRenderFailed\x12\x12\n\nrender_job\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x05\"/\n\x14ReferenceVideoQueued\x12\x17\n\x0freference_video\x18\x01 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x65\x64itbay/events/v1/events.proto\x12\x11\x65\x64itbay.events.v1\"v\n\x0cTakeIngested\x12\x0c\n\x04take\x18\x01 \x01(\t\x12\x14\n\x0cscene_number\x18\x02 \x01(\x05\x12\x13\n\x0btake_number\x18\x03 \x01(\x05\x12\x13\n\x0bstorage_key\x18\x04 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x05 \x01(\x01\"2\n\x0cPlanApproved\x12\x11\n\tedit_plan\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\"%\n\x0fRenderRequested\x12\x12\n\nrender_job\x18\x01 \x01(\t\"N\n\x13RenderPartRequested\x12\x12\n\nrender_job\x18\x01 \x01(\t\x12\x15\n\rattempt_token\x18\x02 \x01(\t\x12\x0c\n\x04part\x18\x03 \x01(\x05\"O\n\x0eRenderProgress\x12\x12\n\nrender_job\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x18\n\x10progress_percent\x18\x03 \x01(\x01\"x\n\x0fRenderSucceeded\x12\x12\n\nrender_job\x18\x01 \x01(\t\x12\x0f\n\x07\x65pisode\x18\x02 \x01(\t\x12\x11\n\tedit_plan\x18\x03 \x01(\t\x12\x13\n\x0bstorage_key\x18\x04 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x05 \x01(\x01\"D\n\x0cRenderFailed\x12\x12\n\nrender_job\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x05\"/\n\x14ReferenceVideoQueued\x12\x17\n\x0freference_video\x18\x01 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,12 +37,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PLANAPPROVED']._serialized_end=223
   _globals['_RENDERREQUESTED']._serialized_start=225
   _globals['_RENDERREQUESTED']._serialized_end=262
-  _globals['_RENDERPROGRESS']._serialized_start=264
-  _globals['_RENDERPROGRESS']._serialized_end=343
-  _globals['_RENDERSUCCEEDED']._serialized_start=345
-  _globals['_RENDERSUCCEEDED']._serialized_end=465
-  _globals['_RENDERFAILED']._serialized_start=467
-  _globals['_RENDERFAILED']._serialized_end=535
-  _globals['_REFERENCEVIDEOQUEUED']._serialized_start=537
-  _globals['_REFERENCEVIDEOQUEUED']._serialized_end=584
+  _globals['_RENDERPARTREQUESTED']._serialized_start=264
+  _globals['_RENDERPARTREQUESTED']._serialized_end=342
+  _globals['_RENDERPROGRESS']._serialized_start=344
+  _globals['_RENDERPROGRESS']._serialized_end=423
+  _globals['_RENDERSUCCEEDED']._serialized_start=425
+  _globals['_RENDERSUCCEEDED']._serialized_end=545
+  _globals['_RENDERFAILED']._serialized_start=547
+  _globals['_RENDERFAILED']._serialized_end=615
+  _globals['_REFERENCEVIDEOQUEUED']._serialized_start=617
+  _globals['_REFERENCEVIDEOQUEUED']._serialized_end=664
 # @@protoc_insertion_point(module_scope)

@@ -32,6 +32,16 @@ class RenderRequested(_message.Message):
     render_job: str
     def __init__(self, render_job: _Optional[str] = ...) -> None: ...
 
+class RenderPartRequested(_message.Message):
+    __slots__ = ("render_job", "attempt_token", "part")
+    RENDER_JOB_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PART_FIELD_NUMBER: _ClassVar[int]
+    render_job: str
+    attempt_token: str
+    part: int
+    def __init__(self, render_job: _Optional[str] = ..., attempt_token: _Optional[str] = ..., part: _Optional[int] = ...) -> None: ...
+
 class RenderProgress(_message.Message):
     __slots__ = ("render_job", "attempt", "progress_percent")
     RENDER_JOB_FIELD_NUMBER: _ClassVar[int]

@@ -2,6 +2,8 @@
 
 from editbay_common.media.render.audio import render_programme_audio
 from editbay_common.media.render.chunks import (
+    chunk_bounds,
+    chunk_of,
     join_chunks,
     render_chunk,
     render_chunked,
@@ -32,6 +34,8 @@ __all__ = [
     "Timeline",
     "Transform",
     "Transition",
+    "chunk_bounds",
+    "chunk_of",
     "get_preset",
     "join_chunks",
     "render",

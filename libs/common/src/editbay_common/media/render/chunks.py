@@ -96,12 +96,25 @@ def _window(timeline: Timeline, lo: int, hi: int, fps: int) -> Timeline:
     )  # fmt: skip
 
 
-def split_timeline(timeline: Timeline, n: int, *, fps: int = 30) -> list[Timeline]:
-    """Split into at most ``n`` chunks of near-equal length (fewer if transitions force it)."""
+def chunk_bounds(timeline: Timeline, n: int, *, fps: int = 30) -> list[tuple[int, int]]:
+    """The output frame ranges ``[lo, hi)`` of at most ``n`` near-equal chunks (fewer if
+    transitions force it): what a worker needs, with the timeline, to render one chunk."""
     if n < 1:
         raise ValueError("n must be at least 1")
     bounds = [0, *cut_points(timeline, n, fps), timeline.frame_count(fps)]
-    return [_window(timeline, lo, hi, fps) for lo, hi in itertools.pairwise(bounds)]
+    return list(itertools.pairwise(bounds))
+
+
+def chunk_of(timeline: Timeline, lo: int, hi: int, *, fps: int = 30) -> Timeline:
+    """The chunk of ``timeline`` between output frames ``lo`` and ``hi`` (from chunk_bounds)."""
+    if not 0 <= lo < hi <= timeline.frame_count(fps):
+        raise ValueError(f"frames {lo}-{hi} are not a stretch of the timeline")
+    return _window(timeline, lo, hi, fps)
+
+
+def split_timeline(timeline: Timeline, n: int, *, fps: int = 30) -> list[Timeline]:
+    """Split into at most ``n`` chunks of near-equal length (fewer if transitions force it)."""
+    return [_window(timeline, lo, hi, fps) for lo, hi in chunk_bounds(timeline, n, fps=fps)]
 
 
 async def render_chunk(
