@@ -24,6 +24,7 @@ from editbay_common.media.process import (
     PROTOCOL_WHITELIST,
     FFmpegError,
     FFmpegTimeout,
+    ProgressCallback,
     ffmpeg_base_args,
     run,
 )
@@ -249,16 +250,23 @@ async def verify_decode(path: Path, info: MediaInfo, limits: MediaLimits = DEFAU
     def remember(block: dict[str, str]) -> None:
         last.update(block)
 
+    await _strict_decode(args, limits, "the file", on_progress=remember)
+    _compare_decoded(info, last)
+
+
+async def _strict_decode(
+    args: list[str], limits: MediaLimits, what: str, on_progress: ProgressCallback | None = None
+) -> None:
+    """Run a strict decode; its failure is a CORRUPT rejection naming FFmpeg's last word."""
     try:
-        await run(args, timeout=limits.timeout_s, on_progress=remember)
+        await run(args, timeout=limits.timeout_s, on_progress=on_progress)
     except FFmpegTimeout as exc:
         raise MediaRejected(
             "TIMEOUT", f"decoding took longer than {limits.timeout_s:.0f} s"
         ) from exc
     except FFmpegError as exc:
         detail = _last_line(exc.stderr_tail)
-        raise MediaRejected("CORRUPT", f"the file does not decode cleanly: {detail}") from exc
-    _compare_decoded(info, last)
+        raise MediaRejected("CORRUPT", f"{what} does not decode cleanly: {detail}") from exc
 
 
 async def inspect(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> MediaInfo:
@@ -344,15 +352,7 @@ async def _decode_still(path: Path, demuxer: str, limits: MediaLimits) -> None:
         "-err_detect", "explode", "-f", demuxer, "-i", input_url(path),
         "-map", "0:v:0", "-frames:v", "1", "-xerror", "-f", "null", "-",
     ]  # fmt: skip
-    try:
-        await run(args, timeout=limits.timeout_s)
-    except FFmpegTimeout as exc:
-        raise MediaRejected(
-            "TIMEOUT", f"decoding took longer than {limits.timeout_s:.0f} s"
-        ) from exc
-    except FFmpegError as exc:
-        detail = _last_line(exc.stderr_tail)
-        raise MediaRejected("CORRUPT", f"the picture does not decode cleanly: {detail}") from exc
+    await _strict_decode(args, limits, "the picture")
 
 
 def _check_size(path: Path, limits: MediaLimits) -> int:
