@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -10,7 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from editbay_common.media.render import MusicBed, Overlay, Segment, Timeline, Transition, render
+from editbay_common.media.render import (
+    MusicBed,
+    Overlay,
+    Segment,
+    Timeline,
+    Transition,
+    fonts,
+    render,
+)
 from editbay_common.media.render.captions import parse_captions, to_srt, to_vtt
 from editbay_common.media.render.fonts import covers, fallback_for, font_for_text, is_invisible
 from editbay_common.media.render.graph import build_args
@@ -140,6 +149,41 @@ def test_invisible_characters_no_font_has_are_left_out():
     # a visible character no font has stays, drawn as the missing-glyph box
     assert font_for_text(primary, "\U0010fffd") == (primary, "\U0010fffd")
     assert is_invisible(0xFE0F) and is_invisible(0x200D) and not is_invisible(ord("a"))
+
+
+def test_emoji_of_one_page_share_one_merged_font():
+    primary = Path(asyncio.run(default_font()))
+    found = {font_for_text(primary, f"take {e}")[0] for e in "🎬🎥🎤🎧🎨🎭🎮🎯🎲🎳"}
+    assert len(found) == 1 and primary not in found
+    assert {0x1F3AC, 0x1F3A5, 0x1F3B3} <= covers(found.pop())
+
+
+def test_a_failed_fontconfig_run_is_asked_again(monkeypatch):
+    monkeypatch.setattr(fonts, "_found", {})
+    real_run = fonts.subprocess.run
+    calls: list[str] = []
+
+    def flaky(args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 1:
+            raise fonts.subprocess.TimeoutExpired(args, 10)
+        return real_run(args, **kwargs)
+
+    monkeypatch.setattr(fonts.subprocess, "run", flaky)
+    assert fallback_for(0x1F3B8) is None  # fontconfig did not answer: not remembered
+    assert fallback_for(0x1F3B8) is not None  # asked again, and Symbola has it
+    assert fallback_for(0x1F3B8) is not None and len(calls) == 2  # now remembered
+
+
+def test_a_font_cache_others_may_write_to_is_not_used(monkeypatch, tmp_path):
+    monkeypatch.delenv("EDITBAY_FONT_CACHE", raising=False)
+    monkeypatch.setattr(fonts.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(fonts, "_private", None)
+    shared = tmp_path / f"editbay-fonts-{os.getuid()}"
+    assert fonts.cache_dir() == shared and (shared.stat().st_mode & 0o777) == 0o700
+    shared.chmod(0o777)  # as if planted by another user for everyone to fill
+    private = fonts.cache_dir()
+    assert private != shared and (private.stat().st_mode & 0o077) == 0
 
 
 def test_ffmpeg_shapes_right_to_left_text():
