@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from editbay_common.media import process
-from editbay_common.media.render.graph import OutputSpec, build_args
+from editbay_common.media.render.graph import OutputSpec, build_args, graph_to_script
 from editbay_common.media.render.loudness import Gain, Loudness, measure, normalising_gain
 from editbay_common.media.render.presets import Preset
 from editbay_common.media.render.sources import SourceInfo
@@ -46,7 +46,7 @@ async def programme_audio(
         else:  # the limiter's effect, measured on the rendered audio (nothing written)
             args = build_args(timeline, preset, infos, Path("-"), spec=OutputSpec("measure"),
                               progress=False, gain=gain, audio=wav)  # fmt: skip
-        return await measure(args, timeout_s)
+        return await measure(graph_to_script(args, scratch, "measure"), timeout_s)
 
     return wav, await normalising_gain(measure_with, preset.loudness_lufs)
 
@@ -64,7 +64,8 @@ async def render_audio(
     wav, gain = await programme_audio(timeline, preset, infos, scratch, timeout_s) or (None, None)
     args = build_args(timeline, preset, infos, dest, spec=OutputSpec("audio"), progress=False,
                       gain=gain, audio=wav)  # fmt: skip
-    await process.run(args, timeout=timeout_s)
+    # one input and a chain per segment: the graph grows with the timeline (see graph_to_script)
+    await process.run(graph_to_script(args, scratch, "audio"), timeout=timeout_s)
     return dest
 
 

@@ -23,7 +23,7 @@ from editbay_common.media.limits import MediaRejected
 from editbay_common.media.probe import STILL_DEMUXERS
 from editbay_common.media.render.audio import WL, mux, render_audio
 from editbay_common.media.render.captions import read_captions, shift_cues, write_sidecars
-from editbay_common.media.render.graph import OutputSpec, build_args
+from editbay_common.media.render.graph import OutputSpec, build_args, graph_to_script
 from editbay_common.media.render.presets import Preset
 from editbay_common.media.render.sources import SourceInfo, source_info, still_info
 from editbay_common.media.render.text import default_font
@@ -265,5 +265,7 @@ async def full_args(
         cues = shift_cues(read_captions(timeline.captions), timeline.captions_offset_s,
                           timeline.duration_s)  # fmt: skip
     font = await default_font() if needs_text or cues else None
-    return await asyncio.to_thread(build_args, timeline, preset, infos, out, spec=spec,
+    args = await asyncio.to_thread(build_args, timeline, preset, infos, out, spec=spec,
                                    font=font, scratch=scratch, cues=cues)  # fmt: skip
+    # the graph grows with the segments and cues: past 128 KiB no single argument may hold it
+    return await asyncio.to_thread(graph_to_script, args, scratch, "picture")

@@ -13,6 +13,7 @@ mixed with the music bed and loudness-normalised.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -458,6 +459,22 @@ def _programme_audio(
     # Make sure of the rate, format and exact length the measurement and the encoder see.
     a = a.filter("aresample", rate).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
     return a.filter("apad", whole_len=samples).filter("atrim", end_sample=samples)
+
+
+def graph_to_script(args: Sequence[str], scratch: Path, name: str) -> list[str]:
+    """``args`` with the ``-filter_complex`` graph moved into a script file in ``scratch`` (read
+    with ``-filter_complex_script``). Linux refuses a single argument over 128 KiB, which the
+    graph of a timeline of a few hundred segments or burnt-in caption cues passes; a file has no
+    such limit. ``name`` starts the file's name (each call writes a file of its own)."""
+    args = list(args)
+    if "-filter_complex" not in args:
+        return args
+    i = args.index("-filter_complex")
+    fd, path = tempfile.mkstemp(prefix=f"{name}-", suffix=".graph", dir=scratch)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(args[i + 1])
+    args[i : i + 2] = ["-filter_complex_script", path]
+    return args
 
 
 def x264_threads() -> int:
