@@ -16,6 +16,7 @@ from editbay.renderer.v1 import renderer_service_pb2 as pb
 from editbay.renderer.v1 import renderer_service_pb2_grpc as pb_grpc
 from editbay_common.errors import error_info
 from editbay_renderer import jobs
+from editbay_renderer import worker as worker_module
 from editbay_renderer.models import RenderAttemptRow
 from editbay_renderer.plans import PlanChoice
 
@@ -130,6 +131,20 @@ async def test_missing_source_fails_after_the_attempt_limit(
     await eventually(lambda: stack.events_for("render.failed", job.name))
     [failed] = stack.events_for("render.failed", job.name)
     assert failed["attempts"] == 3 and "takes/gone.mp4" in failed["reason"]
+
+
+async def test_a_hung_ffmpeg_is_killed_and_the_attempt_fails(
+    stack: Stack, api: pb_grpc.RendererServiceStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if FFmpeg hung: a render takes longer than its time limit (here 0.3 s for a slow render)
+    monkeypatch.setattr(worker_module, "ffmpeg_timeout_s", lambda duration_s: 0.3)
+    plan = stack.approve("p-hung", [PlanChoice(1, "takes/long.mp4", 0.0, 12.0)])
+    job = await create(api, plan, preset=SLOW.name)
+    await stack.start(frozenset({"worker"}))
+    final = await reaches(api, job.name, State.FAILED)
+    assert final.attempt_count == 3
+    assert "ffmpeg failed" in final.failure_reason and "0.3" in final.failure_reason
+    assert not ffmpeg_running_for(job.name.rsplit("/", 1)[-1])
 
 
 # ---- cancellation and shutdown ----------------------------------------------------------------

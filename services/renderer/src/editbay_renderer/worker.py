@@ -62,8 +62,16 @@ PROGRESS_INTERVAL_S = 0.25
 PART_POLL_S = 0.25  # how often the attempt's worker looks at its parts
 AUDIO_PART_WEIGHT = 0.1  # the sound's share of a chunked render's work, against the picture's
 JOIN_SHARE = 0.97  # of a chunked render's progress, before the join and its verification
+
 PROGRESS_PUBLISH_TIMEOUT_S = 2.0
 RELEASE_TIMEOUT_S = 10.0
+
+
+def ffmpeg_timeout_s(duration_s: float) -> float:
+    """How long one FFmpeg run of a render may take before it is killed and the attempt fails:
+    five minutes and twenty times the programme's length, far beyond a healthy render, so that
+    only a hung FFmpeg reaches it instead of holding its job (and renewing its lease) forever."""
+    return 300.0 + 20.0 * duration_s
 
 
 def worker_id() -> str:
@@ -285,8 +293,9 @@ class RenderWorker:
             result = await self._render_in_parts(state, timeline, preset, dest, scratch, count)
         else:
             result = await render_engine.render(
-                timeline, preset, dest, on_progress=state.on_progress
-            )
+                timeline, preset, dest, on_progress=state.on_progress,
+                timeout_s=ffmpeg_timeout_s(timeline.duration_s),
+            )  # fmt: skip
         key = f"renders/{claim.job_id}/{claim.token}.mp4"
         state.uploaded_key = key  # before the upload: a cancel during it still cleans up
         await self._storage.put_file(key, dest, content_type="video/mp4")
@@ -340,7 +349,8 @@ class RenderWorker:
             joined = scratch / "parts"
             await asyncio.to_thread(joined.mkdir, exist_ok=True)
             local = [await self._storage.local_path(v.output_key or "", joined) for v in views]
-            await join_chunks(local[:-1], local[-1], dest)  # the sound is the last part
+            timeout_s = ffmpeg_timeout_s(timeline.duration_s)
+            await join_chunks(local[:-1], local[-1], dest, timeout_s=timeout_s)  # sound is last
             expected = float(timeline.exact_duration(preset.fps))
             await verify_output(dest, expected_duration_s=expected, preset=preset)
             size = await asyncio.to_thread(os.path.getsize, dest)
@@ -451,11 +461,14 @@ class RenderWorker:
         timeline = await self._timeline(claim.segments, scratch / "sources")
         if claim.kind == parts.AUDIO:
             dest = scratch / "sound.m4a"
-            await render_programme_audio(timeline, preset, dest)
+            await render_programme_audio(
+                timeline, preset, dest, timeout_s=ffmpeg_timeout_s(timeline.duration_s)
+            )
         else:
             dest = scratch / "picture.mp4"
             chunk = chunk_of(timeline, claim.frame_lo, claim.frame_hi, fps=preset.fps)
-            await render_chunk(chunk, preset, dest, on_progress=state.on_progress)
+            await render_chunk(chunk, preset, dest, on_progress=state.on_progress,
+                               timeout_s=ffmpeg_timeout_s(chunk.duration_s))  # fmt: skip
         key = parts.part_key(claim.job_id, claim.attempt_token, claim.number, claim.claim_token,
                              claim.kind)  # fmt: skip
         state.uploaded_key = key  # before the upload: a cancel during it still cleans up
