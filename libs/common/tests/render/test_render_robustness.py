@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from editbay_common.media.render import Segment, Timeline, render
+import pytest
+
+from editbay_common.media.render import Segment, Timeline, chunks, engine, render
 from editbay_common.media.render.captions import read_captions
-from editbay_common.media.render.engine import full_args, load_sources
+from editbay_common.media.render.chunks import render_chunked
+from editbay_common.media.render.engine import RenderInputError, full_args, load_sources
 from editbay_common.media.render.graph import OutputSpec, build_args
 from editbay_common.media.render.text import default_font
+from editbay_common.media.render.verify import RenderVerificationError
 
 ARG_MAX_STRLEN = 128 * 1024  # Linux's limit on one command-line argument
 
@@ -49,3 +53,68 @@ async def test_a_graph_longer_than_an_argument_is_read_from_a_file(footage, smal
     result = await render(tl, small, out / "many.mp4")
     assert int(mt.stream(mt.probe(result.path), "video")["nb_frames"]) == 90
     assert read_captions(out / "many.srt") == read_captions(srt)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("body", [
+    "1\n00:00:00,000 --> 00:00:01,000\ncaf\u00e9 cr\u00e8me\n".encode("latin-1"),
+    b"1\n00:00:00,000 --> soon\nhello\n",
+])  # fmt: skip
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_bad_captions_fail_before_any_ffmpeg_run(footage, small, tmp_path, monkeypatch,
+                                                       body, chunked):  # fmt: skip
+    srt = tmp_path / "in" / "bad.srt"
+    srt.parent.mkdir()
+    srt.write_bytes(body)
+    tl = Timeline((Segment(footage["a"], 0.0, 1.0),), captions=srt)
+
+    async def no_ffmpeg(*args, **kwargs):
+        raise AssertionError("FFmpeg ran before the captions were checked")
+
+    monkeypatch.setattr(engine, "load_sources", no_ffmpeg)
+    monkeypatch.setattr(chunks, "split_timeline", no_ffmpeg)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(RenderInputError, match=r"bad\.srt"):
+        if chunked:
+            await render_chunked(tl, small, out / "o.mp4", 2)
+        else:
+            await render(tl, small, out / "o.mp4")
+    assert _leftovers(out) == []
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_a_failed_verification_leaves_nothing_at_dest(footage, small, tmp_path, monkeypatch,
+                                                            chunked):  # fmt: skip
+    srt = _srt(tmp_path / "ok.srt", 2, 1.0)
+    tl = Timeline((Segment(footage["a"], 0.0, 1.0),), captions=srt)
+
+    async def refuse(path, **kwargs):
+        assert path.exists() and not (out / "o.mp4").exists()  # checked before it is moved
+        raise RenderVerificationError("refused")
+
+    monkeypatch.setattr(chunks if chunked else engine, "verify_output", refuse)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(RenderVerificationError):
+        if chunked:
+            await render_chunked(tl, small, out / "o.mp4", 2)
+        else:
+            await render(tl, small, out / "o.mp4", allow_smart=False)
+    assert _leftovers(out) == []
+
+
+async def test_chunked_render_writes_caption_sidecars(footage, small, tmp_path):
+    srt = _srt(tmp_path / "ok.srt", 4, 2.0)
+    tl = Timeline((Segment(footage["a"], 0.0, 1.0), Segment(footage["b"], 1.0, 2.0)),
+                  captions=srt)  # fmt: skip
+    out = tmp_path / "out"
+    out.mkdir()
+    result = await render_chunked(tl, small, out / "o.mp4", 2)
+    assert result.path == out / "o.mp4"
+    assert _leftovers(out) == ["o.mp4", "o.srt", "o.vtt"]
+    assert read_captions(out / "o.srt") == read_captions(srt)
+    assert read_captions(out / "o.vtt") == read_captions(srt)

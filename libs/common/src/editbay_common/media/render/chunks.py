@@ -26,8 +26,11 @@ from editbay_common.media.render.engine import (
     ProgressFn,
     RenderResult,
     full_args,
+    load_captions,
     load_sources,
     partial_path,
+    publish,
+    sidecar_cues,
 )
 from editbay_common.media.render.graph import OutputSpec
 from editbay_common.media.render.presets import Preset
@@ -148,21 +151,29 @@ async def join_chunks(
     chunk_paths: Sequence[Path], audio: Path, dest: Path, *, timeout_s: float | None = None
 ) -> Path:
     """Join rendered chunks and the programme's audio into one MP4, both stream-copied."""
-    scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="join-"))
     tmp = partial_path(dest)
+    try:
+        await _join(chunk_paths, audio, tmp, timeout_s)
+        tmp.replace(dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+async def _join(
+    chunk_paths: Sequence[Path], audio: Path, out: Path, timeout_s: float | None
+) -> None:
+    """The join's mux, straight into ``out``."""
+    scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="join-"))
     try:
         listing = scratch / "chunks.ffconcat"
         body = "".join(f"file {quote(str(p.resolve()))}\n" for p in chunk_paths)
         listing.write_text("ffconcat version 1.0\n" + body)
         video = ["-f", "concat", "-safe", "0", "-i", str(listing)]
-        await mux([*WL, *video], audio, tmp, timeout_s=timeout_s)
-        tmp.replace(dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        await mux([*WL, *video], audio, out, timeout_s=timeout_s)
     finally:
         await asyncio.to_thread(shutil.rmtree, scratch, True)
-    return dest
 
 
 async def render_chunked(
@@ -175,8 +186,14 @@ async def render_chunked(
     timeout_s: float | None = None,
     verify: bool = True,
 ) -> RenderResult:
-    """Split, render the chunks and the audio concurrently on this machine, join and verify."""
+    """Split, render the chunks and the audio concurrently on this machine, join and verify;
+    the output (and its caption sidecars, as ``render`` writes them) appears at ``dest`` only
+    once verified."""
+    dest = Path(dest)
+    captions = load_captions(timeline)  # a bad captions file fails before any FFmpeg run
     chunks = split_timeline(timeline, n, fps=preset.fps)
+    expected = float(timeline.exact_duration(preset.fps))
+    tmp = partial_path(dest)
     work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="chunks-"))
     try:
         paths = [work / f"chunk-{i:03d}.mp4" for i in range(len(chunks))]
@@ -186,11 +203,14 @@ async def render_chunked(
               for c, p in zip(chunks, paths, strict=True)),
             render_programme_audio(timeline, preset, audio, timeout_s=timeout_s),
         )  # fmt: skip
-        await join_chunks(paths, audio, dest, timeout_s=timeout_s)
+        await _join(paths, audio, tmp, timeout_s)
+        if verify:
+            await verify_output(tmp, expected_duration_s=expected, preset=preset)
+        publish(tmp, dest, sidecar_cues(timeline, captions, expected))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     finally:
         await asyncio.to_thread(shutil.rmtree, work, True)
-    expected = float(timeline.exact_duration(preset.fps))
-    if verify:
-        await verify_output(dest, expected_duration_s=expected, preset=preset)
     size = await asyncio.to_thread(os.path.getsize, dest)
     return RenderResult(dest, expected, timeline.frame_count(preset.fps), size, False)

@@ -22,7 +22,13 @@ from editbay_common.media import process
 from editbay_common.media.limits import MediaRejected
 from editbay_common.media.probe import STILL_DEMUXERS
 from editbay_common.media.render.audio import WL, mux, render_audio
-from editbay_common.media.render.captions import read_captions, shift_cues, write_sidecars
+from editbay_common.media.render.captions import (
+    CaptionError,
+    Cue,
+    read_captions,
+    shift_cues,
+    write_sidecars,
+)
 from editbay_common.media.render.graph import OutputSpec, build_args, graph_to_script
 from editbay_common.media.render.presets import Preset
 from editbay_common.media.render.sources import SourceInfo, source_info, still_info
@@ -142,6 +148,41 @@ def partial_path(dest: Path) -> Path:
     return dest.with_name(f".{dest.name}.partial{dest.suffix}")
 
 
+def load_captions(timeline: Timeline) -> list[Cue] | None:
+    """The timeline's caption cues (None without captions), read and validated before any
+    FFmpeg run: a file that cannot be read, is not UTF-8 or is malformed raises
+    ``RenderInputError`` instead of failing a finished encode."""
+    path = timeline.captions
+    if path is None:
+        return None
+    try:
+        return read_captions(path)
+    except UnicodeDecodeError as exc:
+        raise RenderInputError(
+            f"captions {path.name} are not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+            f"offset {exc.start}); save them as UTF-8"
+        ) from exc
+    except CaptionError as exc:
+        raise RenderInputError(f"captions {path.name}: {exc}") from exc
+    except OSError as exc:
+        raise RenderInputError(f"captions {path.name}: {exc.strerror or exc}") from exc
+
+
+def publish(tmp: Path, dest: Path, cues: list[Cue] | None) -> None:
+    """Move a finished, verified output from ``tmp`` to ``dest``, its caption sidecars
+    (``.srt``/``.vtt``, if ``cues``) first: they are written beside ``tmp`` and renamed into
+    place, and the video comes last, so no failure leaves ``dest`` behind."""
+    if cues is not None:
+        parts = write_sidecars(cues, tmp)
+        try:
+            for part in parts:
+                part.replace(dest.with_suffix(part.suffix))
+        finally:
+            for part in parts:
+                part.unlink(missing_ok=True)
+    tmp.replace(dest)
+
+
 async def render(
     timeline: Timeline,
     preset: Preset,
@@ -162,6 +203,7 @@ async def render(
     from editbay_common.media.render import smart  # smart imports engine helpers
 
     dest = Path(dest)
+    captions = load_captions(timeline)  # a bad captions file fails before any FFmpeg run
     # Only a cut-only timeline can take the smart path, which cuts by the sources' packets.
     smart_wanted = allow_smart and timeline.is_cut_only
     infos = await load_sources(timeline, packets=smart_wanted)
@@ -179,12 +221,8 @@ async def render(
             await _render_full(job)
         if verify and not used_smart:  # the smart path verifies itself (it may fall back)
             await verify_output(tmp, expected_duration_s=expected, preset=preset)
-        tmp.replace(dest)
-        if timeline.captions is not None:
-            cues = shift_cues(read_captions(timeline.captions), timeline.captions_offset_s,
-                              expected)  # fmt: skip
-            write_sidecars(cues, dest)
         await progress.report(1.0)
+        publish(tmp, dest, sidecar_cues(timeline, captions, expected))
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
@@ -193,6 +231,13 @@ async def render(
         await asyncio.to_thread(shutil.rmtree, scratch, True)
     return RenderResult(dest, expected, timeline.frame_count(preset.fps), dest.stat().st_size,
                         used_smart)  # fmt: skip
+
+
+def sidecar_cues(timeline: Timeline, cues: list[Cue] | None, length_s: float) -> list[Cue] | None:
+    """The cues of the sidecars of a render of ``timeline`` that lasts ``length_s``."""
+    if cues is None:
+        return None
+    return shift_cues(cues, timeline.captions_offset_s, length_s)
 
 
 @dataclass(frozen=True)
@@ -260,10 +305,9 @@ async def full_args(
     """FFmpeg args of the full re-encode's picture (its reads' listings, fonts and text files
     prepared in ``scratch``)."""
     needs_text = any(o.kind in ("title", "lower_third") for o in timeline.overlays)
-    cues = []
-    if timeline.captions is not None and timeline.burn_captions:
-        cues = shift_cues(read_captions(timeline.captions), timeline.captions_offset_s,
-                          timeline.duration_s)  # fmt: skip
+    cues: list[Cue] = []
+    if timeline.burn_captions:
+        cues = sidecar_cues(timeline, load_captions(timeline), timeline.duration_s) or []
     font = await default_font() if needs_text or cues else None
     args = await asyncio.to_thread(build_args, timeline, preset, infos, out, spec=spec,
                                    font=font, scratch=scratch, cues=cues)  # fmt: skip
