@@ -13,7 +13,11 @@ from editbay_common.media.render.chunks import render_chunked
 from editbay_common.media.render.engine import RenderInputError, full_args, load_sources
 from editbay_common.media.render.graph import OutputSpec, build_args
 from editbay_common.media.render.text import default_font
-from editbay_common.media.render.verify import RenderVerificationError
+from editbay_common.media.render.verify import (
+    RenderVerificationError,
+    check_streams,
+    verify_output,
+)
 
 ARG_MAX_STRLEN = 128 * 1024  # Linux's limit on one command-line argument
 
@@ -118,3 +122,27 @@ async def test_chunked_render_writes_caption_sidecars(footage, small, tmp_path):
     assert _leftovers(out) == ["o.mp4", "o.srt", "o.vtt"]
     assert read_captions(out / "o.srt") == read_captions(srt)
     assert read_captions(out / "o.vtt") == read_captions(srt)
+
+
+@pytest.mark.parametrize("decode", [True, False])
+async def test_an_audio_track_shorter_than_the_video_fails_verification(small, tmp_path, mt,
+                                                                        decode):  # fmt: skip
+    short = tmp_path / "short.mp4"
+    mt.ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=2", "-f", "lavfi", "-t", "0.2",
+              "-i", "sine=f=440:r=48000", "-c:v", "libx264", "-preset", "veryfast",
+              "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", str(short))  # fmt: skip
+    # the container lasts as long as its longer stream: only the audio's own length tells
+    assert float(mt.probe(short)["format"]["duration"]) == pytest.approx(2.0, abs=0.01)
+    with pytest.raises(RenderVerificationError, match=r"audio lasts 0\.200s"):
+        await verify_output(short, expected_duration_s=2.0, preset=small, decode=decode)
+    with pytest.raises(RenderVerificationError, match=r"audio lasts 0\.200s"):
+        await check_streams(short, expected_duration_s=2.0, preset=small)
+
+
+async def test_an_honest_render_passes_the_stream_checks(footage, small, tmp_path):
+    tl = Timeline((Segment(footage["a"], 0.5, 1.7), Segment(footage["wide43"], 1.0, 2.1)))
+    result = await render(tl, small, tmp_path / "o.mp4", allow_smart=False)
+    await check_streams(result.path, expected_duration_s=result.duration_s, preset=small)
+    with pytest.raises(RenderVerificationError, match="lasts"):
+        await check_streams(result.path, expected_duration_s=result.duration_s + 0.1,
+                            preset=small)  # fmt: skip

@@ -37,6 +37,7 @@ from editbay_common.media.render.timeline import Timeline
 from editbay_common.media.render.verify import (
     RenderVerificationError,
     check_report,
+    check_streams,
     verify_output,
 )
 
@@ -283,6 +284,7 @@ async def _try_smart(job: _Job, *, decode: bool) -> bool:
         frames = job.timeline.frame_count(job.preset.fps)
         check_report(job.tmp, report, expected_frames=frames, expected_duration_s=expected,
                      preset=job.preset)  # fmt: skip
+        await check_streams(job.tmp, expected_duration_s=expected, preset=job.preset)
         if decode:
             await verify_output(job.tmp, expected_duration_s=expected, preset=job.preset)
         return True

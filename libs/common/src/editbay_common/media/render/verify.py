@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ async def verify_output(
             f"{preset.width}x{preset.height} yuv420p"
         )
     _check_timing(path.name, v.frame_count, info.duration_s, expected_duration_s, preset)
+    await check_streams(path, expected_duration_s=expected_duration_s, preset=preset)
     if not decode:
         return
     try:
@@ -71,6 +73,43 @@ def _check_timing(
         raise RenderVerificationError(
             f"{name}: lasts {duration_s:.3f}s, timeline {expected_duration_s:.3f}s"
         )
+
+
+async def stream_durations(path: Path) -> dict[str, float]:
+    """Each stream kind's own duration as the container declares it (the first stream of each
+    ``codec_type``; a stream that declares none is left out): only the header is read."""
+    args = [
+        process.FFPROBE, "-v", "error", "-protocol_whitelist", process.PROTOCOL_WHITELIST,
+        "-show_entries", "stream=codec_type,duration", "-of", "json", str(path),
+    ]  # fmt: skip
+    try:
+        result = await process.run(args, timeout=60)  # the header alone
+        streams = json.loads(result.stdout or b"{}").get("streams") or []
+    except (process.FFmpegError, ValueError) as exc:
+        raise RenderVerificationError(f"{path.name}: cannot read its streams: {exc}") from exc
+    out: dict[str, float] = {}
+    for st in streams:
+        kind, raw = st.get("codec_type"), st.get("duration")
+        if kind in ("video", "audio") and kind not in out and raw not in (None, "N/A"):
+            out[kind] = float(raw)
+    return out
+
+
+async def check_streams(path: Path, *, expected_duration_s: float, preset: Preset) -> None:
+    """Raise ``RenderVerificationError`` unless the video and the audio stream each last the
+    timeline: the video within one frame, the audio within one frame and one AAC frame (the
+    container's duration is the longer stream's, so a short track passes a check of it)."""
+    durations = await stream_durations(path)
+    frame = 1.0 / preset.fps
+    slack = {"video": frame + 1e-6, "audio": frame + AAC_FRAME / preset.audio_rate + 1e-6}
+    for kind, allowed in slack.items():
+        got = durations.get(kind)
+        if got is None:
+            raise RenderVerificationError(f"{path.name}: the {kind} stream declares no duration")
+        if abs(got - expected_duration_s) > allowed:
+            raise RenderVerificationError(
+                f"{path.name}: {kind} lasts {got:.3f}s, timeline {expected_duration_s:.3f}s"
+            )
 
 
 @dataclass(frozen=True)
@@ -102,7 +141,8 @@ def check_report(
     """Raise ``RenderVerificationError`` unless the mux that wrote ``path`` reports exactly the
     timeline's frames and as long an output: the cheap check of a file whose streams are known
     (the mux maps one H.264 stream of the preset's size and one AAC stream), without reading it
-    back."""
+    back. The report cannot tell the streams' lengths apart: ``check_streams`` reads them from
+    the file's header."""
     if report.size_bytes <= 0 or report.frames <= 0:
         raise RenderVerificationError(f"{path.name}: the mux reported no video written")
     if report.frames != expected_frames:
