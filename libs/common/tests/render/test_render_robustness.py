@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from editbay_common.media.render import Segment, Timeline, chunks, engine, render
-from editbay_common.media.render.captions import read_captions
+from editbay_common.media.render.captions import CaptionError, Cue, parse_captions, read_captions
 from editbay_common.media.render.chunks import render_chunked
 from editbay_common.media.render.engine import RenderInputError, full_args, load_sources
 from editbay_common.media.render.graph import OutputSpec, build_args
@@ -146,3 +146,43 @@ async def test_an_honest_render_passes_the_stream_checks(footage, small, tmp_pat
     with pytest.raises(RenderVerificationError, match="lasts"):
         await check_streams(result.path, expected_duration_s=result.duration_s + 0.1,
                             preset=small)  # fmt: skip
+
+
+def test_a_huge_hours_field_is_a_caption_error():
+    with pytest.raises(CaptionError, match="bad cue timing"):
+        parse_captions("1\n" + "9" * 400 + ":00:00,000 --> 00:00:01,000\nhi\n")
+
+
+def test_a_missing_blank_line_starts_the_next_cue():
+    srt = ("1\n00:00:00,000 --> 00:00:01,000\nfirst\n"
+           "2\n00:00:01,000 --> 00:00:02,000\nsecond\nline two\n\n"
+           "3\n00:00:02,000 --> 00:00:03,000\nthird\n")  # fmt: skip
+    assert parse_captions(srt) == [
+        Cue(0.0, 1.0, "first"), Cue(1.0, 2.0, "second\nline two"), Cue(2.0, 3.0, "third"),
+    ]  # fmt: skip
+    vtt = "WEBVTT\n\n00:01.000 --> 00:02.000 align:start\none\n00:02.000 --> 00:03.000\ntwo\n"
+    assert parse_captions(vtt) == [Cue(1.0, 2.0, "one"), Cue(2.0, 3.0, "two")]
+
+
+@pytest.mark.parametrize("timing", [
+    "-00:00:05,000 --> 00:00:06,000",
+    "00:00:05,000 --> -00:00:06,000",
+    "00:00:99,000 --> 00:01:00,000",
+    "00:61:00,000 --> 01:02:00,000",
+    "00:00:05,000 --> 00:00:06,0000",
+    "00:00:05 --> 00:00:06",
+])  # fmt: skip
+def test_malformed_timings_are_caption_errors(timing):
+    with pytest.raises(CaptionError):
+        parse_captions(f"1\n{timing}\ntext\n")
+    # also where a missing blank line would have made it the previous cue's text
+    with pytest.raises(CaptionError):
+        parse_captions(f"1\n00:00:00,000 --> 00:00:01,000\nfirst\n2\n{timing}\ntext\n")
+
+
+def test_well_formed_captions_still_parse():
+    srt = ("\ufeff1\r\n01:02:03,5 --> 01:02:04,250\r\n<i>a --> b</i>\r\n\r\n"
+           "2\r\n00:00:00,000 --> 00:00:00,000\r\nempty window, dropped\r\n")  # fmt: skip
+    assert parse_captions(srt.lstrip("\ufeff")) == [Cue(3723.5, 3724.25, "a --> b")]
+    vtt = "WEBVTT\n\nNOTE a comment\n\nid-1\n00:00.500 --> 00:01.000\n<v Sam>hi</v>\n"
+    assert parse_captions(vtt) == [Cue(0.5, 1.0, "hi")]

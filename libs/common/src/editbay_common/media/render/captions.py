@@ -7,8 +7,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-_TIME = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{1,3})")
-_ARROW = re.compile(rf"({_TIME.pattern})\s*-->\s*({_TIME.pattern})")
+# [hhh:]mm:ss[.,]ttt with bounded digit counts (ASCII digits only): a field of hundreds of
+# digits is malformed, not a number to convert.
+_TIME = r"(?:([0-9]{1,3}):)?([0-9]{1,2}):([0-9]{2})[.,]([0-9]{1,3})"
+# A timing line: two times and the arrow, then (WebVTT) cue settings after a space.
+_ARROW = re.compile(rf"{_TIME}[ \t]*-->[ \t]*{_TIME}(?:[ \t].*)?")
+# What a timing line looks like at a glance (a time-like field before the arrow, even a
+# negative or malformed one): such a line must parse, wherever it is.
+_TIMING_LIKE = re.compile(r"\s*[-+]?[0-9][0-9:.,]*\s*-->")
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>")  # VTT/SRT styling tags such as <i>, <v Speaker>
 
 
@@ -23,27 +29,52 @@ class CaptionError(ValueError):
     pass
 
 
-def _seconds(match: re.Match[str]) -> float:
-    h, m, s, ms = match.groups()
-    return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000
+def _seconds(h: str | None, m: str, s: str, ms: str, line: str) -> float:
+    hours, minutes, secs = int(h or 0), int(m), int(s)
+    if minutes > 59 or secs > 59:
+        raise CaptionError(f"bad cue time (minutes and seconds go to 59): {line!r}")
+    return hours * 3600 + minutes * 60 + secs + int(ms.ljust(3, "0")) / 1000
+
+
+def _timing(line: str) -> tuple[float, float]:
+    m = _ARROW.fullmatch(line.strip())
+    if m is None:
+        raise CaptionError(f"bad cue timing: {line[:200]!r}")
+    g = m.groups()
+    return _seconds(*g[:4], line), _seconds(*g[4:], line)
 
 
 def parse_captions(text: str) -> list[Cue]:
-    """Cues from SRT or WebVTT text (format detected from the cue timing lines)."""
+    """Cues from SRT or WebVTT text (format detected from the cue timing lines).
+
+    Every timing line starts a cue, even without the blank line that should end the one before
+    (whose last line, if a bare number, is then the next cue's index); the cue's text runs to
+    the next blank or timing line. Lines outside cues (the WEBVTT header, NOTE and STYLE
+    blocks, indexes) are skipped. A malformed timing line raises ``CaptionError``."""
     cues: list[Cue] = []
-    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n").strip()):
-        lines = block.split("\n")
-        timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
-        if timing is None:
-            continue  # WEBVTT header, NOTE, STYLE or a stray index
-        m = _ARROW.search(lines[timing])
-        if m is None:
-            raise CaptionError(f"bad cue timing: {lines[timing]!r}")
-        start = _seconds(_TIME.match(m.group(1)))  # type: ignore[arg-type]
-        end = _seconds(_TIME.match(m.group(6)))  # type: ignore[arg-type]
-        body = "\n".join(_TAG.sub("", line) for line in lines[timing + 1 :]).strip()
+    cue: tuple[float, float, list[str]] | None = None
+
+    def close() -> None:
+        if cue is None:
+            return
+        start, end, lines = cue
+        body = "\n".join(_TAG.sub("", line) for line in lines).strip()
         if end > start and body:
             cues.append(Cue(start, end, body))
+
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if "-->" in line and (cue is None or _TIMING_LIKE.match(line)):
+            start, end = _timing(line)
+            if cue is not None and cue[2] and cue[2][-1].strip().isdigit():
+                cue[2].pop()  # the next cue's index, with no blank line before it
+            close()
+            cue = (start, end, [])
+        elif not line.strip():
+            close()
+            cue = None
+        elif cue is not None:
+            cue[2].append(line)
+    close()
     return sorted(cues, key=lambda c: c.start_s)
 
 
