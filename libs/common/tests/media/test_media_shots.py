@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from editbay_common.media.probe import decode_bound_s, probe
 from editbay_common.media.shots import (
     _decode_range,
     _parts_meet,
@@ -135,12 +136,20 @@ async def test_decoding_in_parts_gives_every_frame_once(shots_video, tmp_path) -
         joined = np.concatenate([t for _, t in pieces])
         assert np.array_equal(joined - joined[0], times) and all(len(f) for f, _ in pieces)
     assert len(await _ranges(path, None)) >= 1
-    assert [length is None for _, length in await _ranges(path, 3)] == [False, False, True]
+    # the parts cover the file; the last stops a little past its declared end
+    info = await probe(path, keyframe_interval=False)
+    ranges = await _ranges(path, 3)
+    third = info.duration_s / 3
+    assert [start for start, _ in ranges] == pytest.approx([0.0, third, 2 * third])
+    assert [length for _, length in ranges[:2]] == pytest.approx([third, third])
+    assert sum(ranges[-1]) == pytest.approx(decode_bound_s(info.duration_s))
     ts = tmp_path / "shots.ts"
     from editbay_common.media.process import ffmpeg_base_args, run
 
     await run([*ffmpeg_base_args(), "-i", str(path), "-c", "copy", "-f", "mpegts", str(ts)])
-    assert await _ranges(ts, None) == [(0.0, None)]  # no index: seeks are not exact
+    ts_info = await probe(ts, keyframe_interval=False)
+    # no index: seeks are not exact
+    assert await _ranges(ts, None) == [(0.0, decode_bound_s(ts_info.duration_s))]
 
 
 def test_parts_that_do_not_meet_are_noticed() -> None:

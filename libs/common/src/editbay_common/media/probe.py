@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,6 +35,13 @@ from editbay_common.media.process import (
 PACKET_ENTRIES = ("-show_entries", "packet=stream_index,pts_time,dts_time,flags")
 # How much of the start of a video the keyframe-interval estimate reads (packets only, no decode).
 KEYFRAME_SCAN_S = 10.0
+# How much longer than its header declares a file may decode: 5 % and half a second, a few
+# frames. A header that claims less than the file holds would let a small upload (600 s of
+# silence in 87 KB of FLAC, declared 1 s) slip past ``max_duration_s`` and have the analyses
+# decode hours of audio or video into memory.
+OVERRUN_RATIO = 1.05
+OVERRUN_S = 0.5
+OVERRUN_FRAMES = 3
 
 _INVALID_SIZE = re.compile(r"Picture size (\d+)x(\d+) is invalid")
 _NOT_ON_WHITELIST = re.compile(r"\[([\w,]+) @ [^\]]*\] Format not on whitelist")
@@ -106,6 +114,26 @@ class MediaInfo:
         )
 
 
+def most_decoded_s(declared_s: float) -> float:
+    """The longest a file declared ``declared_s`` long may decode to; ``verify_decode`` rejects
+    a longer one."""
+    return declared_s * OVERRUN_RATIO + OVERRUN_S
+
+
+def decode_bound_s(declared_s: float) -> float:
+    """Where a decode of a file declared ``declared_s`` long stops (FFmpeg's ``-t``): a second
+    past ``most_decoded_s``, so that a file which overruns it is seen to, and a file which lies
+    is never decoded to its real end."""
+    return most_decoded_s(declared_s) + 1.0
+
+
+def most_frames(fps: float, span_s: float) -> int:
+    """The most video frames (or packets) a stream declared ``fps`` may hold in ``span_s``:
+    twice that rate (variable-rate video runs above its average for a while), at least 60 a
+    second, and a few to spare; more means the file is not what its header says."""
+    return math.ceil(max(2 * fps, 60.0) * max(span_s, 0.0)) + 16
+
+
 def input_url(path: Path) -> str:
     """An explicit ``file:`` URL, so a name like ``http:x`` or ``-y`` is never read as more."""
     return f"file:{Path(path).resolve()}"
@@ -175,6 +203,17 @@ async def probe_with_packets(
     return info, VideoPackets(times, max(0.0, round(first - info.start_time_s, 6)), dts)
 
 
+async def declared_duration(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> float:
+    """The duration a file's headers declare, as ``probe`` reads it but without checking the
+    file against ``limits`` (which give only the demuxers to allow and the time to take): how
+    far the analyses of a file ingest validated already may decode it."""
+    data = await _ffprobe_json(Path(path), limits)
+    duration = _duration(data.get("format") or {}, data.get("streams") or [])
+    if duration <= 0:
+        raise MediaRejected("CORRUPT", "the file declares no duration")
+    return duration
+
+
 async def keyframe_interval(
     path: Path, info: MediaInfo, limits: MediaLimits = DEFAULT_LIMITS
 ) -> float | None:
@@ -227,7 +266,9 @@ async def verify_decode(path: Path, info: MediaInfo, limits: MediaLimits = DEFAU
 
     ffprobe accepts a truncated faststart MP4 (the index at the front is intact) and a plain
     decode exits 0 on it, so we stop at the first error (``-xerror -err_detect explode``) and
-    also compare the decoded frame count and duration with what the container declared.
+    also compare the decoded frame count and duration with what the container declared: a file
+    that decodes much shorter is damaged, one that decodes much longer lies in its header. The
+    decode stops at ``decode_bound_s``, so the lie costs no more than the truth would.
     """
     maps: list[str] = []
     for stream in (info.video, info.audio):
@@ -242,6 +283,7 @@ async def verify_decode(path: Path, info: MediaInfo, limits: MediaLimits = DEFAU
         *maps,
         "-xerror",
         "-fps_mode", "passthrough",
+        "-t", f"{decode_bound_s(info.duration_s):.3f}",
         "-progress", "pipe:1",
         "-f", "null", "-",
     ]  # fmt: skip
@@ -510,12 +552,20 @@ async def _keyframe_interval(
 
 
 def _compare_decoded(info: MediaInfo, progress: dict[str, str]) -> None:
+    """Check the last ``-progress`` block of ``verify_decode`` (``frame``: the video frames
+    written, ``out_time_us``: the end of the output) against what the headers declared."""
     decoded_frames = _int(progress.get("frame"))
     declared = info.video.frame_count if info.video else None
-    if declared and decoded_frames is not None and decoded_frames < declared * 0.98 - 1:
-        raise MediaRejected(
-            "CORRUPT", f"only {decoded_frames} of {declared} declared video frames decode"
-        )
+    if declared and decoded_frames is not None:
+        if decoded_frames < declared * 0.98 - 1:
+            raise MediaRejected(
+                "CORRUPT", f"only {decoded_frames} of {declared} declared video frames decode"
+            )
+        if decoded_frames > declared * OVERRUN_RATIO + OVERRUN_FRAMES:
+            raise MediaRejected(
+                "CORRUPT",
+                f"the file declares {declared} video frames but at least {decoded_frames} decode",
+            )
     out_us = _int(progress.get("out_time_us"))
     if out_us is not None and out_us > 0:
         decoded_s = out_us / 1e6
@@ -523,6 +573,11 @@ def _compare_decoded(info: MediaInfo, progress: dict[str, str]) -> None:
             raise MediaRejected(
                 "CORRUPT",
                 f"only {decoded_s:.1f} s of the declared {info.duration_s:.1f} s decode",
+            )
+        if decoded_s > most_decoded_s(info.duration_s):
+            raise MediaRejected(
+                "CORRUPT",
+                f"the file declares {info.duration_s:.1f} s but at least {decoded_s:.1f} s decode",
             )
 
 

@@ -15,6 +15,10 @@ A longer video in an indexed container is decoded in parts, one FFmpeg process p
 with one decoder thread: frame-threaded decoding of small frames kept only about 1.4 of 2 cores
 busy and spent more CPU per frame. Exact seeks make the parts meet without a gap or an overlap
 (checked: otherwise the video is decoded again in one piece).
+
+The decode stops a little past the file's declared duration (``decode_bound_s``), and each part
+at as many frames as that time allows at twice the declared frame rate (``most_frames``): a
+header that claims less than the file holds cannot make this decode hours of video into memory.
 """
 
 from __future__ import annotations
@@ -27,8 +31,15 @@ from pathlib import Path
 
 import numpy as np
 
-from editbay_common.media.limits import INDEXED_DEMUXERS
-from editbay_common.media.probe import input_args, probe
+from editbay_common.media.limits import INDEXED_DEMUXERS, MediaRejected
+from editbay_common.media.probe import (
+    MediaInfo,
+    decode_bound_s,
+    input_args,
+    most_decoded_s,
+    most_frames,
+    probe,
+)
 from editbay_common.media.process import FFMPEG, run, together
 
 DEFAULT_THRESHOLD = 12.0  # mean absolute grey difference (0-255) a cut must exceed
@@ -72,21 +83,37 @@ async def decode_small_yuv(
     *,
     timeout_s: float = 600.0,
     parts: int | None = None,
+    info: MediaInfo | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
     """All frames as Y, U and V arrays of shape (count, h, w) and (count, h/2, w/2), uint8, and
     their times from the first frame. ``parts``: decode in that many parts (default: one per
-    core for a long video in an indexed container, else one)."""
+    core for a long video in an indexed container, else one). ``info``: the file's probe, when
+    the caller has it (its declared duration and frame rate bound the decode)."""
+    path = Path(path)
     width = max(2, width // 2 * 2)
     height = max(2, round(width * 9 / 16) // 2 * 2)  # fixed shape: aspect does not matter here
-    ranges = await _ranges(Path(path), parts)
+    info = info or await probe(path, keyframe_interval=False)
+    ranges = await _ranges(path, parts, info)
+    fps = info.video.fps if info.video else 0.0
+    split = len(ranges) > 1
+    most = [most_frames(fps, length) for _, length in ranges]
     decoded = await together(
-        *(_decode_range(Path(path), width, height, r, len(ranges) > 1, timeout_s) for r in ranges)
+        *(
+            _decode_range(path, width, height, r, split, timeout_s, max_frames=m)
+            for r, m in zip(ranges, most, strict=True)
+        )
     )
     frames = np.concatenate([f for f, _ in decoded])
     times = np.concatenate([t for _, t in decoded])
     if len(ranges) > 1 and not _parts_meet(times, [len(t) for _, t in decoded]):
         # a seek was not exact: decode in one piece
-        return await decode_small_yuv(path, width, timeout_s=timeout_s, parts=1)
+        return await decode_small_yuv(path, width, timeout_s=timeout_s, parts=1, info=info)
+    if len(times) and times[-1] - times[0] > most_decoded_s(info.duration_s):
+        raise MediaRejected(
+            "CORRUPT",
+            f"the file declares {info.duration_s:.1f} s but its video runs past "
+            f"{times[-1] - times[0]:.1f} s",
+        )
     count, luma, chroma = len(frames), width * height, (width // 2) * (height // 2)
     y = frames[:, :luma].reshape(count, height, width)
     u = frames[:, luma : luma + chroma].reshape(count, height // 2, width // 2)
@@ -104,17 +131,19 @@ def _parts_meet(times: np.ndarray, counts: list[int]) -> bool:
     return bool((steps[joins] <= 1.5 * np.median(steps)).all())
 
 
-async def _ranges(path: Path, parts: int | None) -> list[tuple[float, float | None]]:
-    """``(start, length)`` of each part in seconds (``length`` None: to the end)."""
-    if parts == 1:
-        return [(0.0, None)]
-    info = await probe(path, keyframe_interval=False)
+async def _ranges(
+    path: Path, parts: int | None, info: MediaInfo | None = None
+) -> list[tuple[float, float]]:
+    """``(start, length)`` of each part in seconds; the last runs to ``decode_bound_s``, a
+    little past the declared end, where the decode stops even if the file goes on."""
+    info = info or await probe(path, keyframe_interval=False)
     if parts is None:
         cores = min(MAX_PARTS, len(os.sched_getaffinity(0)))
         exact = info.demuxer in INDEXED_DEMUXERS
         parts = max(1, min(cores, int(info.duration_s // MIN_PART_S))) if exact else 1
     step = info.duration_s / parts
-    return [(k * step, step if k < parts - 1 else None) for k in range(parts)]
+    bound = decode_bound_s(info.duration_s)
+    return [(k * step, step if k < parts - 1 else bound - k * step) for k in range(parts)]
 
 
 async def _decode_range(
@@ -124,26 +153,36 @@ async def _decode_range(
     part: tuple[float, float | None],
     split: bool,
     timeout_s: float,
+    *,
+    max_frames: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One part's frames (count, bytes per frame) and their times as the file stamps them."""
+    """One part's frames (count, bytes per frame) and their times as the file stamps them.
+    More than ``max_frames`` frames (FFmpeg stops at one more) raise ``MediaRejected``."""
     start, length = part
     # A part of several: one decoder thread, and the file's own timestamps (-copyts), in which
     # the accurate seek trims each part to exactly [start, start + length).
     limits = ["-threads", "1", "-copyts", "-ss", f"{start:.6f}"] if split else []
     if length is not None:
         limits += ["-t", f"{length:.6f}"]
+    most = [] if max_frames is None else ["-frames:v", str(max_frames + 1)]
     args = [
         FFMPEG, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
         "-skip_loop_filter", "all", *limits,
         *input_args(path),
         "-map", "0:v:0", "-an", "-sn",
         "-vf", f"scale={width}:{height}:flags=area,format=yuv420p,showinfo",
-        "-fps_mode", "passthrough",
+        "-fps_mode", "passthrough", *most,
         "-f", "rawvideo", "pipe:1",
     ]  # fmt: skip
     result = await run(args, timeout=timeout_s)
     size = width * height + 2 * (width // 2) * (height // 2)
     count = len(result.stdout) // size
+    if max_frames is not None and count > max_frames:
+        raise MediaRejected(
+            "CORRUPT",
+            f"more than {max_frames} video frames in {length or 0.0:.1f} s from {start:.1f} s, "
+            "more than the file's declared frame rate allows",
+        )
     frames = np.frombuffer(result.stdout[: count * size], dtype=np.uint8).reshape(count, size)
     return frames, _frame_times(result.stderr.decode("utf-8", "replace"), count)
 

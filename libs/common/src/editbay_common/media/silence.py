@@ -8,13 +8,20 @@ steps are pure functions over arrays so each can be tested alone.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from editbay_common.media.probe import input_args
+from editbay_common.media.limits import MediaRejected
+from editbay_common.media.probe import (
+    declared_duration,
+    decode_bound_s,
+    input_args,
+    most_decoded_s,
+)
 from editbay_common.media.process import FFmpegError, ffmpeg_base_args, run
 
 ANALYSIS_RATE = 16000
@@ -65,9 +72,11 @@ async def silence_map(
     margin_s: float = 0.05,
     min_speech_s: float = 0.1,
     timeout_s: float = 300.0,
+    duration_s: float | None = None,
 ) -> SilenceMap:
-    """Speech and pause intervals of the first audio stream of ``path`` (already validated)."""
-    samples = await decode_pcm(path, timeout_s=timeout_s)
+    """Speech and pause intervals of the first audio stream of ``path`` (already validated).
+    ``duration_s``: the file's declared duration, when the caller has probed it already."""
+    samples = await decode_pcm(path, timeout_s=timeout_s, duration_s=duration_s)
     levels = frame_levels(samples)
     return map_from_levels(
         levels,
@@ -80,18 +89,31 @@ async def silence_map(
 
 
 async def decode_pcm(
-    path: Path, *, rate: int = ANALYSIS_RATE, timeout_s: float = 300.0
+    path: Path,
+    *,
+    rate: int = ANALYSIS_RATE,
+    timeout_s: float = 300.0,
+    duration_s: float | None = None,
 ) -> np.ndarray:
     """The first audio stream as mono float samples in [-1, 1] at ``rate`` Hz.
 
     A file without audio gives an empty array. Memory is 4 bytes per sample (about 230 MB for
-    the longest take allowed, four hours at 16 kHz).
+    the longest take allowed, four hours at 16 kHz). The decode stops a little past the file's
+    declared duration (``duration_s``, read from its headers when not given), by time (``-t``)
+    and by size (``-fs``): a header that claims less than the file holds cannot make this
+    decode hours of audio into memory. Audio that runs past what the header allows raises
+    ``MediaRejected("CORRUPT")``.
     """
+    path = Path(path)
+    declared = duration_s if duration_s is not None else await declared_duration(path)
+    bound_s = decode_bound_s(declared)
     args = [
         *ffmpeg_base_args(),
-        *input_args(Path(path)),
+        *input_args(path),
         "-map", "0:a:0?", "-vn",
-        "-ac", "1", "-ar", str(rate), "-f", "s16le", "pipe:1",
+        "-ac", "1", "-ar", str(rate),
+        "-t", f"{bound_s:.3f}", "-fs", str(2 * math.ceil(bound_s * rate)),
+        "-f", "s16le", "pipe:1",
     ]  # fmt: skip
     result = await run(args, timeout=timeout_s, check=False)
     if result.returncode != 0:
@@ -99,6 +121,12 @@ async def decode_pcm(
             return np.zeros(0, dtype=np.float32)  # no audio stream: nothing to hear
         tail = result.stderr.decode("utf-8", "replace")[-2000:]
         raise FFmpegError(f"ffmpeg exited with {result.returncode}", result.returncode, tail)
+    decoded_s = len(result.stdout) / 2 / rate
+    if decoded_s > most_decoded_s(declared):
+        raise MediaRejected(
+            "CORRUPT",
+            f"the file declares {declared:.1f} s but its audio runs past {decoded_s:.1f} s",
+        )
     return np.frombuffer(result.stdout, dtype=np.int16).astype(np.float32) / 32768.0
 
 
