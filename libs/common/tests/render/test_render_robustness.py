@@ -11,8 +11,15 @@ from editbay_common.media.render import Segment, Timeline, chunks, engine, rende
 from editbay_common.media.render.captions import CaptionError, Cue, parse_captions, read_captions
 from editbay_common.media.render.chunks import render_chunked
 from editbay_common.media.render.engine import RenderInputError, full_args, load_sources
-from editbay_common.media.render.graph import OutputSpec, build_args
+from editbay_common.media.render.graph import OutputSpec, _overlay_xy, _text_xy, build_args
 from editbay_common.media.render.text import default_font
+from editbay_common.media.render.timeline import (
+    POSITIONS,
+    MusicBed,
+    Overlay,
+    Transform,
+    Transition,
+)
 from editbay_common.media.render.verify import (
     RenderVerificationError,
     check_streams,
@@ -186,3 +193,36 @@ def test_well_formed_captions_still_parse():
     assert parse_captions(srt.lstrip("\ufeff")) == [Cue(3723.5, 3724.25, "a --> b")]
     vtt = "WEBVTT\n\nNOTE a comment\n\nid-1\n00:00.500 --> 00:01.000\n<v Sam>hi</v>\n"
     assert parse_captions(vtt) == [Cue(0.5, 1.0, "hi")]
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(("make", "field"), [
+    (lambda p: Segment(p, NAN, 1.0), "in_s"),
+    (lambda p: Segment(p, 0.0, INF), "out_s"),
+    (lambda p: Transition("fade", NAN), "duration_s"),
+    (lambda p: Transition("crossfade", INF), "duration_s"),
+    (lambda p: Transform(crop=(0.0, 0.0, NAN, 0.5)), "crop"),
+    (lambda p: Overlay.title("hi", NAN, 1.0), "start_s"),
+    (lambda p: Overlay.title("hi", 0.0, INF), "end_s"),
+    (lambda p: Overlay.pip(p, 0.0, 1.0, source_in_s=NAN), "source_in_s"),
+    (lambda p: Overlay.image(p, 0.0, 1.0, scale=INF), "scale"),
+    (lambda p: Overlay("title", 0.0, 1.0, text="hi", font_size=NAN), "font_size"),
+    (lambda p: Overlay.title("hi", 0.0, 1.0, position="middle"), "position"),  # type: ignore[arg-type]
+    (lambda p: Overlay("sticker", 0.0, 1.0, source=p), "kind"),  # type: ignore[arg-type]
+    (lambda p: MusicBed(p, gain_db=NAN), "gain_db"),
+    (lambda p: MusicBed(p, offset_s=INF), "offset_s"),
+    (lambda p: Timeline((Segment(p, 0.0, 1.0),), fade_out_s=INF), "fade_out_s"),
+    (lambda p: Timeline((Segment(p, 0.0, 1.0),), fade_out_s=-1.0), "fade_out_s"),
+    (lambda p: Timeline((Segment(p, 0.0, 1.0),), captions_offset_s=NAN), "captions_offset_s"),
+])  # fmt: skip
+def test_non_finite_and_unknown_timeline_values_are_refused_by_name(make, field):
+    with pytest.raises(ValueError, match=field):
+        make(Path("take.mp4"))
+
+
+def test_every_accepted_position_is_placed():
+    # what the overlay accepts, the graph can place (an unknown one was a KeyError there)
+    for position in POSITIONS:
+        assert all(_overlay_xy(position, 4)) and all(_text_xy(position, 4))

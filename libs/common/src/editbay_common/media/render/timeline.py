@@ -12,13 +12,26 @@ import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 TransitionKind = Literal["fade", "crossfade"]
 OverlayKind = Literal["image", "title", "lower_third", "pip", "split"]
 Position = Literal[
     "center", "top", "bottom", "top-left", "top-right", "bottom-left", "bottom-right"
 ]
+
+
+POSITIONS: tuple[str, ...] = get_args(Position)
+OVERLAY_KINDS: tuple[str, ...] = get_args(OverlayKind)
+
+
+def _finite(owner: object, *fields: str) -> None:
+    """Raise ``ValueError`` naming the first of ``fields`` of ``owner`` that is NaN or
+    infinite (which would pass the range checks and fail later, deep in the arithmetic)."""
+    for name in fields:
+        value = getattr(owner, name)
+        if not math.isfinite(value):
+            raise ValueError(f"{type(owner).__name__}.{name} must be a finite number, not {value}")
 
 
 def frames_at(seconds: float, fps: int) -> int:
@@ -44,6 +57,8 @@ class Transform:
 
     def __post_init__(self) -> None:
         if self.crop is not None:
+            if not all(math.isfinite(v) for v in self.crop):
+                raise ValueError(f"Transform.crop must be finite numbers, not {self.crop}")
             x, y, w, h = self.crop
             if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 - x + 1e-9 and 0 < h <= 1 - y + 1e-9):
                 raise ValueError(f"crop {self.crop} is not inside the picture")
@@ -64,6 +79,7 @@ class Transition:
     def __post_init__(self) -> None:
         if self.kind not in ("fade", "crossfade"):
             raise ValueError(f"unknown transition kind {self.kind!r}")
+        _finite(self, "duration_s")
         if self.duration_s <= 0:
             raise ValueError("transition duration must be positive")
 
@@ -83,6 +99,7 @@ class Segment:
     transition_in: Transition | None = None
 
     def __post_init__(self) -> None:
+        _finite(self, "in_s", "out_s", "speed")
         if self.in_s < 0 or self.out_s <= self.in_s:
             raise ValueError(f"segment [{self.in_s}, {self.out_s}) is empty or negative")
         if not 0.25 <= self.speed <= 4.0:
@@ -124,6 +141,13 @@ class Overlay:
     color: str = "white"
 
     def __post_init__(self) -> None:
+        if self.kind not in OVERLAY_KINDS:
+            raise ValueError(f"unknown overlay kind {self.kind!r}")
+        if self.position not in POSITIONS:
+            raise ValueError(
+                f"Overlay.position {self.position!r} is not one of {', '.join(POSITIONS)}"
+            )
+        _finite(self, "start_s", "end_s", "source_in_s", "scale", "margin", "font_size")
         if self.end_s <= self.start_s or self.start_s < 0:
             raise ValueError(f"overlay window [{self.start_s}, {self.end_s}) is empty")
         needs_text = self.kind in ("title", "lower_third")
@@ -226,6 +250,9 @@ class MusicBed:
     duck: bool = True
     offset_s: float = 0.0  # where in the music the timeline starts (chunks continue the bed)
 
+    def __post_init__(self) -> None:
+        _finite(self, "gain_db", "offset_s")
+
 
 @dataclass(frozen=True)
 class Timeline:
@@ -239,6 +266,9 @@ class Timeline:
     normalize_loudness: bool = True
 
     def __post_init__(self) -> None:
+        _finite(self, "fade_out_s", "captions_offset_s")
+        if self.fade_out_s < 0:
+            raise ValueError("Timeline.fade_out_s must not be negative")
         if not self.segments:
             raise ValueError("a timeline needs at least one segment")
         first = self.segments[0].transition_in
