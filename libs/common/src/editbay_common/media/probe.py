@@ -30,9 +30,8 @@ from editbay_common.media.process import (
     run,
 )
 
-# Packet headers for ``probe_with_packets``: every stream's, as ``-select_streams`` would also
-# drop the other streams' descriptions.
-PACKET_ENTRIES = ("-show_entries", "packet=stream_index,pts_time,dts_time,flags")
+# Packet headers for ``probe_with_packets``, one CSV line each: of the video stream only.
+PACKET_ENTRIES = ("-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0")
 # How much of the start of a video the keyframe-interval estimate reads (packets only, no decode).
 KEYFRAME_SCAN_S = 10.0
 # How much longer than its header declares a file may decode: 5 % and half a second, a few
@@ -180,27 +179,68 @@ async def probe_with_packets(
     path: Path, limits: MediaLimits = DEFAULT_LIMITS, *, until_s: float | None = None
 ) -> tuple[MediaInfo, VideoPackets]:
     """``probe`` (no keyframe-interval estimate) that also lists the video stream's packets
-    from the same ffprobe run (headers only, nothing decoded): the renderer's smart path cuts
-    by them. ``until_s`` (from the file's start) stops the listing there: a long take an edit
-    uses the start of is not read to its end."""
+    (headers only, nothing decoded): the renderer's smart path cuts by them. ``until_s`` stops
+    the listing there, counted from the video's first packet: a long take an edit uses the
+    start of is not read to its end.
+
+    Only the video stream's packets are listed (an audio track of tiny packets would list
+    hundreds of times more), in a second ffprobe run (``-select_streams`` would drop the other
+    streams' descriptions from the first), and no more of them than ``most_frames`` allows for
+    the time listed at the declared frame rate: a stream that packs more raises
+    ``MediaRejected``."""
     path = Path(path)
     size = _check_size(path, limits)
-    entries = list(PACKET_ENTRIES)
-    if until_s is not None:  # "+": counted from the first packet, not from timestamp 0
-        entries += ["-read_intervals", f"%+{max(until_s, 0.0):.3f}"]
-    data = await _ffprobe_json(path, limits, entries)
+    data = await _ffprobe_json(path, limits)
     info = await _media_info(path, size, data, limits, keyframe_interval=False)
-    index = info.video.index if info.video is not None else None
-    raw = []
-    for packet in data.get("packets") or []:
-        pts = _float(packet.get("pts_time"))
-        if packet.get("stream_index") == index and pts is not None:
-            dts = _float(packet.get("dts_time"))
-            raw.append((pts, "K" in str(packet.get("flags", "")), pts if dts is None else dts))
+    if info.video is None:
+        return info, VideoPackets([], 0.0, [])
+    raw = await _video_packets(path, info, info.video, limits, until_s)
     first = min((pts for pts, _, _ in raw), default=0.0)
     times = [(round(pts - first, 6), key) for pts, key, _ in raw]
     dts = [round(d - first, 6) for _, _, d in raw]
     return info, VideoPackets(times, max(0.0, round(first - info.start_time_s, 6)), dts)
+
+
+async def _video_packets(
+    path: Path, info: MediaInfo, video: VideoStream, limits: MediaLimits, until_s: float | None
+) -> list[tuple[float, bool, float]]:
+    """``(pts, is keyframe, dts)`` of the video packets in decode order, up to the first whose
+    time is ``until_s`` past the first's (as ``-read_intervals %+until_s`` stops), at most
+    ``most_frames`` of them for that time (ffprobe stops one past, by count)."""
+    span = decode_bound_s(info.duration_s)
+    if until_s is not None:
+        span = min(span, max(until_s, 0.0))
+    most = most_frames(video.fps, span)
+    args = [
+        FFPROBE, "-hide_banner", "-loglevel", "error",
+        "-protocol_whitelist", PROTOCOL_WHITELIST, "-f", info.demuxer,
+        "-select_streams", str(video.index), "-read_intervals", f"%+#{most + 1}",
+        *PACKET_ENTRIES, input_url(path),
+    ]  # fmt: skip
+    result = await _run_ffprobe(args, limits)
+    if result.returncode != 0:
+        raise MediaRejected("CORRUPT", "the video stream's packets cannot be listed")
+    lines = result.stdout.decode("utf-8", "replace").splitlines()
+    raw: list[tuple[float, bool, float]] = []
+    stop = None
+    for line in lines:
+        pts_time, dts_time, flags = [*line.split(","), "", ""][:3]
+        pts = _float(pts_time)
+        if pts is None:
+            continue
+        if until_s is not None:
+            stop = pts + max(until_s, 0.0) if stop is None else stop
+            if pts >= stop:
+                return raw
+        dts = _float(dts_time)
+        raw.append((pts, flags.startswith("K"), pts if dts is None else dts))
+    if len(lines) > most:
+        raise MediaRejected(
+            "CORRUPT",
+            f"the video stream holds more than {most} packets in {span:.1f} s, more than its "
+            f"declared {video.fps:g} frames a second allow",
+        )
+    return raw
 
 
 async def declared_duration(path: Path, limits: MediaLimits = DEFAULT_LIMITS) -> float:
