@@ -235,7 +235,7 @@ async def analyse(path: Path, info: probe.MediaInfo, scratch_dir: Path) -> Analy
     files = {name: scratch_dir / f"{name}-{new_id()}{p.suffix}" for name, p in PREVIEWS.items()}
     steps: dict[str, Any] = {}
     if info.audio is not None:
-        steps["silence"] = silence.silence_map(path)
+        steps["silence"] = silence.silence_map(path, duration_s=info.duration_s)
         steps["loudness"] = loudness.measure_loudness(path)
     if info.video is not None:
         at_s = min(THUMBNAIL_AT_S, info.duration_s / 2)

@@ -145,8 +145,8 @@ async def source_info(
     path: Path, limits: MediaLimits = DEFAULT_LIMITS, *, packets_until_s: float | None = None
 ) -> SourceInfo:
     """Probe a source through the hardened ``probe`` (limits, allow-listed demuxers); with
-    ``packets_until_s``, list its video packets up to that time in the same ffprobe run (the
-    smart path's layout). An unchanged file probed alike before is not probed again."""
+    ``packets_until_s``, also list its video stream's packets up to that time (the smart path's
+    layout). An unchanged file probed alike before is not probed again."""
     return await _cached(path, (limits, packets_until_s),
                          lambda: _probe_source(path, limits, packets_until_s))  # fmt: skip
 
