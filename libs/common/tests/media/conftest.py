@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import struct
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -74,3 +75,19 @@ def shots_video(media_dir: Path) -> tuple[Path, SynthTruth]:
     path = media_dir / "shots.mp4"
     truth = asyncio.run(synth_shots(path, SHOT_LENGTHS, size=(160, 90), with_audio=True))
     return path, truth
+
+
+@pytest.fixture(scope="session")
+def lying_mkv(media_dir: Path) -> Path:
+    """20 s of 25 fps H.264 (500 frames) whose Matroska header says 1 s: the Segment Info's
+    Duration (EBML id 0x4489, an 8-byte float in milliseconds at FFmpeg's default timecode
+    scale) is rewritten."""
+    path = media_dir / "lying.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x90:r=25:d=20", "-c:v", "libx264",
+           "-preset", "ultrafast", str(path))  # fmt: skip
+    data = bytearray(path.read_bytes())
+    at = data.find(b"\x44\x89\x88")
+    assert at > 0
+    data[at + 3 : at + 11] = struct.pack(">d", 1000.0)
+    path.write_bytes(bytes(data))
+    return path

@@ -40,16 +40,6 @@ def claim_flac_samples(path: Path, samples: int) -> None:
     path.write_bytes(bytes(data))
 
 
-def claim_matroska_duration(path: Path, seconds: float) -> None:
-    """Rewrite the Segment Info's Duration (EBML id 0x4489, an 8-byte float in milliseconds at
-    FFmpeg's default 1 ms timecode scale)."""
-    data = bytearray(path.read_bytes())
-    at = data.find(b"\x44\x89\x88")
-    assert at > 0
-    data[at + 3 : at + 11] = struct.pack(">d", seconds * 1000)
-    path.write_bytes(bytes(data))
-
-
 def decoded_seconds(path: Path) -> float:
     """How long the audio really is: an unbounded plain decode."""
     out = subprocess.run(
@@ -75,16 +65,6 @@ def lying_flac(honest_flac: Path) -> Path:
     path = honest_flac.with_name("lying.flac")
     path.write_bytes(honest_flac.read_bytes())
     claim_flac_samples(path, round(DECLARED_S * RATE))
-    return path
-
-
-@pytest.fixture(scope="module")
-def lying_mkv(tmp_path_factory: pytest.TempPathFactory, run_ffmpeg: Callable) -> Path:
-    """20 s of H.264 at 25 fps whose Matroska header says 1 s."""
-    path = tmp_path_factory.mktemp("lying") / "lying.mkv"
-    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x90:r=25:d=20", "-c:v", "libx264",
-               "-preset", "ultrafast", str(path))  # fmt: skip
-    claim_matroska_duration(path, DECLARED_S)
     return path
 
 

@@ -3,7 +3,6 @@ than the declared duration and frame rate allow."""
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,19 +22,6 @@ def audio_heavy_mkv(tmp_path_factory: pytest.TempPathFactory, run_ffmpeg: Callab
                "-f", "lavfi", "-i", "sine=r=8000:d=4", "-af", "asetnsamples=n=4",
                "-c:v", "libx264", "-preset", "ultrafast", "-g", "25",
                "-c:a", "pcm_s16le", str(path))  # fmt: skip
-    return path
-
-
-@pytest.fixture(scope="module")
-def lying_mkv(tmp_path_factory: pytest.TempPathFactory, run_ffmpeg: Callable) -> Path:
-    """20 s of 25 fps H.264 (500 packets) whose Matroska header says 1 s."""
-    path = tmp_path_factory.mktemp("packets") / "lying.mkv"
-    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x90:r=25:d=20", "-c:v", "libx264",
-               "-preset", "ultrafast", str(path))  # fmt: skip
-    data = bytearray(path.read_bytes())
-    at = data.find(b"\x44\x89\x88")  # the Segment Info's Duration, a float in milliseconds
-    data[at + 3 : at + 11] = struct.pack(">d", 1000.0)
-    path.write_bytes(bytes(data))
     return path
 
 
