@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from editbay.renderer.v1 import renderer_service_pb2 as pb
 from editbay.renderer.v1 import renderer_service_pb2_grpc as pb_grpc
-from editbay_renderer import worker as worker_module
+from editbay_renderer import chunked as chunked_work
 from editbay_renderer.models import RenderAttemptRow, RenderPartRow
 from editbay_renderer.parts import PartView
 from editbay_renderer.plans import PlanChoice
@@ -112,7 +112,7 @@ async def test_a_failed_part_fails_the_attempt_and_the_next_attempt_succeeds(
     stack: Stack, api: pb_grpc.RendererServiceStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     chunked(stack)
-    render_chunk = worker_module.render_chunk
+    render_chunk = chunked_work.render_chunk
     failures: list[Path] = []
 
     async def fails_once(chunk, preset, dest, **kwargs):
@@ -121,7 +121,7 @@ async def test_a_failed_part_fails_the_attempt_and_the_next_attempt_succeeds(
             raise RuntimeError("the encoder gave up")
         return await render_chunk(chunk, preset, dest, **kwargs)
 
-    monkeypatch.setattr(worker_module, "render_chunk", fails_once)
+    monkeypatch.setattr(chunked_work, "render_chunk", fails_once)
     plan = stack.approve("p-retry", NINE_SECONDS)
     job = await create(api, plan)
     job_id = job.name.rsplit("/", 1)[-1]
@@ -162,8 +162,8 @@ def test_progress_weighs_parts_by_their_work() -> None:
         PartView(2, "audio", 400, "QUEUED", 0.0, None, "", ""),
     ]
     # the sound counts as a tenth of the picture's 400 frames
-    assert worker_module.parts_progress(views) == pytest.approx((100 + 150) / 440)
-    assert worker_module.parts_progress([]) == 0.0
+    assert chunked_work.parts_progress(views) == pytest.approx((100 + 150) / 440)
+    assert chunked_work.parts_progress([]) == 0.0
 
 
 async def test_a_worker_shutting_down_hands_its_part_back(

@@ -15,8 +15,7 @@ from sqlalchemy import select
 from editbay.renderer.v1 import renderer_service_pb2 as pb
 from editbay.renderer.v1 import renderer_service_pb2_grpc as pb_grpc
 from editbay_common.errors import error_info
-from editbay_renderer import jobs
-from editbay_renderer import worker as worker_module
+from editbay_renderer import jobs, renders
 from editbay_renderer.models import RenderAttemptRow
 from editbay_renderer.plans import PlanChoice
 
@@ -137,7 +136,7 @@ async def test_a_hung_ffmpeg_is_killed_and_the_attempt_fails(
     stack: Stack, api: pb_grpc.RendererServiceStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As if FFmpeg hung: a render takes longer than its time limit (here 0.3 s for a slow render)
-    monkeypatch.setattr(worker_module, "ffmpeg_timeout_s", lambda duration_s: 0.3)
+    monkeypatch.setattr(renders, "ffmpeg_timeout_s", lambda duration_s: 0.3)
     plan = stack.approve("p-hung", [PlanChoice(1, "takes/long.mp4", 0.0, 12.0)])
     job = await create(api, plan, preset=SLOW.name)
     await stack.start(frozenset({"worker"}))

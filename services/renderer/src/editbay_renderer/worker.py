@@ -36,42 +36,19 @@ from editbay_common.broker import Broker, Consumer, Delivery, Reject
 from editbay_common.broker.base import DEAD_ROUTING_KEY_HEADER
 from editbay_common.db import Database
 from editbay_common.ids import new_id
-from editbay_common.media.process import FFmpegError
-from editbay_common.media.render import (
-    Preset,
-    RenderVerificationError,
-    Segment,
-    Timeline,
-    chunk_bounds,
-    chunk_of,
-    join_chunks,
-    render_chunk,
-    render_programme_audio,
-    verify_output,
-)
+from editbay_common.media.render import Preset
 from editbay_common.media.render import engine as render_engine
-from editbay_common.media.render.engine import RenderInputError, RenderResult
 from editbay_common.names import parse
-from editbay_common.storage import ObjectNotFound, Storage
-from editbay_renderer import jobs, messages, parts
+from editbay_common.storage import Storage
+from editbay_renderer import jobs, messages, parts, renders
+from editbay_renderer.chunked import PartWork
 
 log = logging.getLogger(__name__)
 
 JOB_PATTERN = "shows/{show}/episodes/{episode}/renderJobs/{render_job}"
 PROGRESS_INTERVAL_S = 0.25
-PART_POLL_S = 0.25  # how often the attempt's worker looks at its parts
-AUDIO_PART_WEIGHT = 0.1  # the sound's share of a chunked render's work, against the picture's
-JOIN_SHARE = 0.97  # of a chunked render's progress, before the join and its verification
-
 PROGRESS_PUBLISH_TIMEOUT_S = 2.0
 RELEASE_TIMEOUT_S = 10.0
-
-
-def ffmpeg_timeout_s(duration_s: float) -> float:
-    """How long one FFmpeg run of a render may take before it is killed and the attempt fails:
-    five minutes and twenty times the programme's length, far beyond a healthy render, so that
-    only a hung FFmpeg reaches it instead of holding its job (and renewing its lease) forever."""
-    return 300.0 + 20.0 * duration_s
 
 
 def worker_id() -> str:
@@ -89,31 +66,6 @@ class AttemptState:
 
     def on_progress(self, fraction: float) -> None:
         self.fraction = max(self.fraction, fraction)
-
-
-@dataclass
-class PartProgress:
-    """What the tasks rendering one part share."""
-
-    claim: parts.PartClaim
-    fraction: float = 0.0
-    lost: bool = False  # set by the heartbeat when the part is no longer ours
-    uploaded_key: str | None = None
-
-    def on_progress(self, fraction: float) -> None:
-        self.fraction = max(self.fraction, fraction)
-
-
-class PartFailed(RuntimeError):
-    """A part of a chunked render failed: so does the attempt."""
-
-
-def parts_progress(views: list[parts.PartView]) -> float:
-    """The parts' progress, 0..1, each part weighted by its share of the work."""
-    total = sum(v.frames for v in views if v.kind == parts.VIDEO) or 1
-    weights = [v.frames if v.kind == parts.VIDEO else AUDIO_PART_WEIGHT * total for v in views]
-    done = sum(w * v.progress for w, v in zip(weights, views, strict=True))
-    return done / (sum(weights) or 1.0)
 
 
 class RenderWorker:
@@ -141,9 +93,11 @@ class RenderWorker:
         self._concurrency = max(1, concurrency)
         self._grace_s = grace_s
         self._wake_relay = wake_relay
-        self._chunk_s = chunk_s
-        self._max_parts = max(2, max_parts)
         self.worker_id = worker_id()
+        self._parts = PartWork(
+            db, storage, presets=dict(presets), lease_s=lease_s, worker_id=self.worker_id,
+            wake_relay=wake_relay, chunk_s=chunk_s, max_parts=max_parts,
+        )  # fmt: skip
         self._attempts: set[asyncio.Task[None]] = set()
         self._has_slot = asyncio.Event()
         self._full = asyncio.Event()
@@ -220,7 +174,7 @@ class RenderWorker:
             return
         log.info("claimed part %d (%s) of %s", number, claim.kind, claim.job_name)
         scratch = self._scratch_root / job_id / f"part-{claim.claim_token}"
-        self._start(self._part_attempt(claim, scratch), f"render {job_id} part {number}")
+        self._start(self._parts.attempt(claim, scratch), f"render {job_id} part {number}")
 
     def _start(self, attempt: Coroutine[object, object, None], name: str) -> None:
         task = asyncio.create_task(attempt, name=name)
@@ -256,7 +210,7 @@ class RenderWorker:
             try:
                 output = await work
             finally:
-                await _cancel_all(helpers)
+                await renders.cancel_all(helpers)
             if not await self._db.run_in_transaction(
                 lambda s: jobs.complete_job(s, claim.job_id, claim.token, output)
             ):
@@ -274,7 +228,7 @@ class RenderWorker:
             log.info("%s: render stopped, job %s", claim.name, state.lost.value)
         except Exception as error:
             await self._delete_output(state)
-            await self._fail(claim, describe_failure(error))
+            await self._fail(claim, renders.describe_failure(error))
         finally:
             await asyncio.to_thread(shutil.rmtree, scratch, True)
             with contextlib.suppress(OSError):
@@ -286,15 +240,16 @@ class RenderWorker:
         preset = self._presets.get(claim.preset)
         if preset is None:
             raise ValueError(f"unknown preset {claim.preset!r}")
-        timeline = await self._timeline(claim.segments, scratch / "sources")
+        timeline = await renders.source_timeline(self._storage, claim.segments, scratch / "sources")
         dest = scratch / "output.mp4"
-        count = self._part_count(timeline)
+        count = self._parts.count(timeline)
         if count > 1:
-            result = await self._render_in_parts(state, timeline, preset, dest, scratch, count)
+            result = await self._parts.render(claim, state.on_progress, timeline, preset, dest,
+                                              scratch, count)  # fmt: skip
         else:
             result = await render_engine.render(
                 timeline, preset, dest, on_progress=state.on_progress,
-                timeout_s=ffmpeg_timeout_s(timeline.duration_s),
+                timeout_s=renders.ffmpeg_timeout_s(timeline.duration_s),
             )  # fmt: skip
         key = f"renders/{claim.job_id}/{claim.token}.mp4"
         state.uploaded_key = key  # before the upload: a cancel during it still cleans up
@@ -308,197 +263,6 @@ class RenderWorker:
             width=preset.width,
             height=preset.height,
         )
-
-    async def _timeline(self, segments: list[dict], sources_dir: Path) -> Timeline:
-        """The job's timeline over local copies of its sources."""
-        await asyncio.to_thread(sources_dir.mkdir, parents=True, exist_ok=True)
-        sources: dict[str, Path] = {}
-        for segment in segments:
-            key = segment["storage_key"]
-            if key not in sources:
-                sources[key] = await self._storage.local_path(key, sources_dir)
-        return Timeline(
-            segments=tuple(
-                Segment(source=sources[s["storage_key"]], in_s=s["in_s"], out_s=s["out_s"])
-                for s in segments
-            )
-        )
-
-    # ---- chunked renders (see parts.py) -------------------------------------------------------
-
-    def _part_count(self, timeline: Timeline) -> int:
-        """How many stretches of picture to render apart: 1 (no parts) below twice the chunk."""
-        if self._chunk_s <= 0 or timeline.duration_s < 2 * self._chunk_s:
-            return 1
-        return min(self._max_parts, int(timeline.duration_s // self._chunk_s))
-
-    async def _render_in_parts(
-        self, state: AttemptState, timeline: Timeline, preset: Preset, dest: Path, scratch: Path,
-        count: int,
-    ) -> RenderResult:  # fmt: skip
-        """Split the attempt into parts that any worker may render, take parts while any is
-        unclaimed, then join the parts' outputs without re-encoding and verify the result."""
-        claim = state.claim
-        bounds = chunk_bounds(timeline, count, fps=preset.fps)
-        await self._db.run_in_transaction(
-            lambda s: parts.create_parts(s, claim.job_id, claim.token, bounds)
-        )
-        self._wake_relay()
-        try:
-            views = await self._follow_parts(state, scratch)
-            joined = scratch / "parts"
-            await asyncio.to_thread(joined.mkdir, exist_ok=True)
-            local = [await self._storage.local_path(v.output_key or "", joined) for v in views]
-            timeout_s = ffmpeg_timeout_s(timeline.duration_s)
-            await join_chunks(local[:-1], local[-1], dest, timeout_s=timeout_s)  # sound is last
-            expected = float(timeline.exact_duration(preset.fps))
-            await verify_output(dest, expected_duration_s=expected, preset=preset)
-            size = await asyncio.to_thread(os.path.getsize, dest)
-            return RenderResult(dest, expected, timeline.frame_count(preset.fps), size, False)
-        finally:
-            await self._delete_part_outputs(claim)
-
-    async def _follow_parts(self, state: AttemptState, scratch: Path) -> list[parts.PartView]:
-        """Wait for every part to succeed, rendering unclaimed ones here meanwhile; raise when
-        one failed. The job's progress is the parts' progress, weighted by their work."""
-        claim = state.claim
-        own: asyncio.Task[None] | None = None
-        try:
-            while True:
-                views = await self._db.run_in_transaction(
-                    lambda s: parts.parts_of(s, claim.job_id, claim.token)
-                )
-                state.on_progress(JOIN_SHARE * parts_progress(views))
-                failed = next((v for v in views if v.state == parts.PartState.FAILED), None)
-                if failed is not None:
-                    raise PartFailed(f"part {failed.number} ({failed.kind}): "
-                                     f"{failed.failure_reason}")  # fmt: skip
-                if all(v.state == parts.PartState.SUCCEEDED for v in views):
-                    return views
-                if own is not None and own.done() and not own.cancelled() and own.exception():
-                    raise PartFailed(f"rendering a part here broke: {own.exception()}")
-                if own is None or own.done():
-                    own = await self._take_a_part(claim, scratch)
-                await asyncio.sleep(PART_POLL_S)
-        finally:
-            if own is not None:
-                await _cancel_all([own])
-
-    async def _take_a_part(self, claim: jobs.Claim, scratch: Path) -> asyncio.Task[None] | None:
-        part = await self._db.run_in_transaction(
-            lambda s: parts.claim_part(
-                s,
-                claim.job_id,
-                claim.token,
-                number=None,
-                worker=self.worker_id,
-                lease_s=self._lease_s,
-            )
-        )
-        if part is None:
-            return None
-        log.info("%s: rendering part %d (%s) here", claim.name, part.number, part.kind)
-        return asyncio.create_task(self._run_part(part, scratch / f"part-{part.number}"))
-
-    async def _delete_part_outputs(self, claim: jobs.Claim) -> None:
-        """Delete the outputs of the attempt's parts (best effort: an orphan only costs
-        storage, and its key names its job and attempt)."""
-        try:
-            keys = await self._db.run_in_transaction(
-                lambda s: parts.take_outputs(s, claim.job_id, claim.token)
-            )
-            for key in keys:
-                await self._storage.delete(key)
-        except Exception:
-            log.warning("%s: could not remove the attempt's parts", claim.name, exc_info=True)
-
-    async def _part_attempt(self, claim: parts.PartClaim, scratch: Path) -> None:
-        """A part taken from the queue; on shutdown it is handed back for anyone to take."""
-        try:
-            await self._run_part(claim, scratch)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    self._db.run_in_transaction(lambda s: parts.release_part(s, claim)),
-                    RELEASE_TIMEOUT_S,
-                )
-            raise
-        finally:
-            with contextlib.suppress(OSError):
-                scratch.parent.rmdir()  # the job's folder, if nothing else uses it
-
-    async def _run_part(self, claim: parts.PartClaim, scratch: Path) -> None:
-        """Render one part, store it and mark it done; a failure marks it FAILED. Stops
-        quietly when the part or its attempt is no longer ours."""
-        state = PartProgress(claim)
-        work = asyncio.create_task(self._render_part(state, scratch))
-        beat = asyncio.create_task(self._part_heartbeat(state, work))
-        try:
-            try:
-                key = await work
-            finally:
-                await _cancel_all([beat])
-            if not await self._db.run_in_transaction(lambda s: parts.complete_part(s, claim, key)):
-                await self._delete_key(key)
-        except asyncio.CancelledError:
-            await self._delete_key(state.uploaded_key)
-            if not state.lost:
-                raise
-            log.info("part %d of %s stopped: no longer ours", claim.number, claim.job_name)
-        except Exception as error:
-            await self._delete_key(state.uploaded_key)
-            reason = describe_failure(error)
-            log.warning("part %d of %s failed: %s", claim.number, claim.job_name, reason)
-            await self._db.run_in_transaction(lambda s: parts.fail_part(s, claim, reason))
-        finally:
-            await asyncio.to_thread(shutil.rmtree, scratch, True)
-
-    async def _render_part(self, state: PartProgress, scratch: Path) -> str:
-        claim = state.claim
-        preset = self._presets.get(claim.preset)
-        if preset is None:
-            raise ValueError(f"unknown preset {claim.preset!r}")
-        timeline = await self._timeline(claim.segments, scratch / "sources")
-        if claim.kind == parts.AUDIO:
-            dest = scratch / "sound.m4a"
-            await render_programme_audio(
-                timeline, preset, dest, timeout_s=ffmpeg_timeout_s(timeline.duration_s)
-            )
-        else:
-            dest = scratch / "picture.mp4"
-            chunk = chunk_of(timeline, claim.frame_lo, claim.frame_hi, fps=preset.fps)
-            await render_chunk(chunk, preset, dest, on_progress=state.on_progress,
-                               timeout_s=ffmpeg_timeout_s(chunk.duration_s))  # fmt: skip
-        key = parts.part_key(claim.job_id, claim.attempt_token, claim.number, claim.claim_token,
-                             claim.kind)  # fmt: skip
-        state.uploaded_key = key  # before the upload: a cancel during it still cleans up
-        await self._storage.put_file(key, dest)
-        return key
-
-    async def _part_heartbeat(self, state: PartProgress, work: asyncio.Task[str]) -> None:
-        while True:
-            await asyncio.sleep(self._lease_s / 3)
-            try:
-                held = await self._db.run_in_transaction(
-                    lambda s: parts.renew_part(
-                        s, state.claim, lease_s=self._lease_s, progress=state.fraction
-                    )
-                )
-            except Exception:
-                log.warning("part heartbeat failed", exc_info=True)
-                continue
-            if not held:
-                state.lost = True
-                work.cancel()
-                return
-
-    async def _delete_key(self, key: str | None) -> None:
-        if key is None:
-            return
-        try:
-            await self._storage.delete(key)
-        except Exception:
-            log.warning("could not delete %s", key, exc_info=True)
 
     async def _heartbeat(self, state: AttemptState, work: asyncio.Task[jobs.Output]) -> None:
         claim = state.claim
@@ -577,28 +341,9 @@ class RenderWorker:
             log.warning("could not delete orphan output %s", state.uploaded_key, exc_info=True)
 
 
-def describe_failure(error: Exception) -> str:
-    """Why an attempt failed, for people reading ``failure_reason``."""
-    if isinstance(error, ObjectNotFound):
-        return f"source missing in storage: {error.key}"
-    if isinstance(error, RenderVerificationError):
-        return f"output failed verification: {error}"
-    if isinstance(error, RenderInputError):
-        return f"unusable source: {error}"
-    if isinstance(error, FFmpegError):
-        return f"ffmpeg failed: {error}"
-    return f"{type(error).__name__}: {error}"
-
-
 async def _stop_consuming(consumer: Consumer) -> None:
     try:
         await consumer.cancel()
     except Exception:
         # The connection is gone: so is the consumer. Never mask the shutdown in progress.
         log.warning("could not cancel the render consumer cleanly", exc_info=True)
-
-
-async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
