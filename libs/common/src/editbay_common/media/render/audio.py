@@ -46,7 +46,8 @@ async def programme_audio(
         else:  # the limiter's effect, measured on the rendered audio (nothing written)
             args = build_args(timeline, preset, infos, Path("-"), spec=OutputSpec("measure"),
                               progress=False, gain=gain, audio=wav)  # fmt: skip
-        return await measure(graph_to_script(args, scratch, "measure"), timeout_s)
+        return await measure(await asyncio.to_thread(graph_to_script, args, scratch, "measure"),
+                             timeout_s)  # fmt: skip
 
     return wav, await normalising_gain(measure_with, preset.loudness_lufs)
 
@@ -65,7 +66,8 @@ async def render_audio(
     args = build_args(timeline, preset, infos, dest, spec=OutputSpec("audio"), progress=False,
                       gain=gain, audio=wav)  # fmt: skip
     # one input and a chain per segment: the graph grows with the timeline (see graph_to_script)
-    await process.run(graph_to_script(args, scratch, "audio"), timeout=timeout_s)
+    args = await asyncio.to_thread(graph_to_script, args, scratch, "audio")
+    await process.run(args, timeout=timeout_s)
     return dest
 
 

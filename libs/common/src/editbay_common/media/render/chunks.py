@@ -190,7 +190,8 @@ async def render_chunked(
     the output (and its caption sidecars, as ``render`` writes them) appears at ``dest`` only
     once verified."""
     dest = Path(dest)
-    captions = load_captions(timeline)  # a bad captions file fails before any FFmpeg run
+    # a bad captions file fails before any FFmpeg run
+    captions = await asyncio.to_thread(load_captions, timeline)
     chunks = split_timeline(timeline, n, fps=preset.fps)
     expected = float(timeline.exact_duration(preset.fps))
     tmp = partial_path(dest)
@@ -206,7 +207,7 @@ async def render_chunked(
         await _join(paths, audio, tmp, timeout_s)
         if verify:
             await verify_output(tmp, expected_duration_s=expected, preset=preset)
-        publish(tmp, dest, sidecar_cues(timeline, captions, expected))
+        await asyncio.to_thread(publish, tmp, dest, sidecar_cues(timeline, captions, expected))
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -204,7 +204,8 @@ async def render(
     from editbay_common.media.render import smart  # smart imports engine helpers
 
     dest = Path(dest)
-    captions = load_captions(timeline)  # a bad captions file fails before any FFmpeg run
+    # a bad captions file fails before any FFmpeg run
+    captions = await asyncio.to_thread(load_captions, timeline)
     # Only a cut-only timeline can take the smart path, which cuts by the sources' packets.
     smart_wanted = allow_smart and timeline.is_cut_only
     infos = await load_sources(timeline, packets=smart_wanted)
@@ -214,7 +215,7 @@ async def render(
     used_smart = False
     try:
         progress = Progress(on_progress, timeline.frame_count(preset.fps))
-        job = _Job(timeline, preset, infos, tmp, scratch, progress, timeout_s, threads)
+        job = _Job(timeline, preset, infos, tmp, scratch, progress, timeout_s, threads, captions)
         # a music bed or overlay source is no take: it decides nothing about copying takes
         if smart_wanted and smart.eligible(timeline, preset, segment_sources(timeline, infos)):
             used_smart = await _try_smart(job, decode=verify)
@@ -223,7 +224,7 @@ async def render(
         if verify and not used_smart:  # the smart path verifies itself (it may fall back)
             await verify_output(tmp, expected_duration_s=expected, preset=preset)
         await progress.report(1.0)
-        publish(tmp, dest, sidecar_cues(timeline, captions, expected))
+        await asyncio.to_thread(publish, tmp, dest, sidecar_cues(timeline, captions, expected))
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
@@ -253,13 +254,15 @@ class _Job:
     progress: Progress
     timeout_s: float | None
     threads: int | None
+    captions: list[Cue] | None  # as load_captions read them
 
 
 async def _render_full(job: _Job) -> None:
     """The full re-encode: the picture and the programme's audio at once, then the mux."""
     video, audio = job.scratch / "video.mp4", job.scratch / "audio.m4a"
     spec = OutputSpec("video", job.threads)
-    args = await full_args(job.timeline, job.preset, job.infos, video, job.scratch, spec)
+    args = await full_args(job.timeline, job.preset, job.infos, video, job.scratch, spec,
+                           captions=job.captions)  # fmt: skip
     await process.together(
         process.run(args, timeout=job.timeout_s, on_progress=job.progress.on_block),
         render_audio(job.timeline, job.preset, job.infos, audio, job.scratch, job.timeout_s),
@@ -303,13 +306,17 @@ async def full_args(
     out: Path,
     scratch: Path,
     spec: OutputSpec,
+    *,
+    captions: list[Cue] | None = None,
 ) -> list[str]:
     """FFmpeg args of the full re-encode's picture (its reads' listings, fonts and text files
-    prepared in ``scratch``)."""
+    prepared in ``scratch``); ``captions``: the timeline's cues if the caller read them."""
     needs_text = any(o.kind in ("title", "lower_third") for o in timeline.overlays)
     cues: list[Cue] = []
     if timeline.burn_captions:
-        cues = sidecar_cues(timeline, load_captions(timeline), timeline.duration_s) or []
+        if captions is None:  # not read by the caller yet
+            captions = await asyncio.to_thread(load_captions, timeline)
+        cues = sidecar_cues(timeline, captions, timeline.duration_s) or []
     font = await default_font() if needs_text or cues else None
     args = await asyncio.to_thread(build_args, timeline, preset, infos, out, spec=spec,
                                    font=font, scratch=scratch, cues=cues)  # fmt: skip
