@@ -174,42 +174,34 @@ async def renew_part(
     return True
 
 
-async def complete_part(session: AsyncSession, claim: PartClaim, output_key: str) -> bool:
-    """SUCCEEDED with its output; False (nothing changed) if the claim was lost."""
+async def _end_claim(session: AsyncSession, claim: PartClaim, **changes: Any) -> bool:
+    """End a claim with ``changes`` to its part (and no lease); False, nothing changed, if the
+    claim was already lost."""
     part = await _held(session, claim)
     if part is None:
         return False
-    part.state = PartState.SUCCEEDED
-    part.output_key = output_key
-    part.progress = 1.0
+    for field, value in changes.items():
+        setattr(part, field, value)
     part.lease_expires_at = None
     part.update_time = utc_now()
     return True
+
+
+async def complete_part(session: AsyncSession, claim: PartClaim, output_key: str) -> bool:
+    """SUCCEEDED with its output; False (nothing changed) if the claim was lost."""
+    return await _end_claim(session, claim, state=PartState.SUCCEEDED, output_key=output_key,
+                            progress=1.0)  # fmt: skip
 
 
 async def fail_part(session: AsyncSession, claim: PartClaim, reason: str) -> bool:
     """FAILED with the reason: the attempt's worker fails the job's attempt when it sees it."""
-    part = await _held(session, claim)
-    if part is None:
-        return False
-    part.state = PartState.FAILED
-    part.failure_reason = reason[:2000]
-    part.lease_expires_at = None
-    part.update_time = utc_now()
-    return True
+    return await _end_claim(session, claim, state=PartState.FAILED, failure_reason=reason[:2000])
 
 
 async def release_part(session: AsyncSession, claim: PartClaim) -> bool:
     """The worker is shutting down: the part is QUEUED again for anyone to take."""
-    part = await _held(session, claim)
-    if part is None:
-        return False
-    part.state = PartState.QUEUED
-    part.claim_token = None
-    part.lease_expires_at = None
-    part.progress = 0.0
-    part.update_time = utc_now()
-    return True
+    return await _end_claim(session, claim, state=PartState.QUEUED, claim_token=None,
+                            progress=0.0)  # fmt: skip
 
 
 async def parts_of(session: AsyncSession, job_id: str, attempt_token: str) -> list[PartView]:
